@@ -1,0 +1,43 @@
+# Set-up and main jobs. Needs only python3 on the machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test venv notebooks golden benchmark validate figures clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: an example query (table), its JSON and a plot in figures/example-query.png
+run: venv
+	mkdir -p figures
+	$(BIN)/popliteal query -e age=67 -e long_travel=yes -e calf_swelling=yes -e calf_tenderness=yes \
+		--plot figures/example-query.png
+	@echo "plot written to figures/example-query.png"
+
+## make test: the whole test suite, notebooks included
+test: venv
+	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+notebooks: venv
+	$(BIN)/python -m jupyter lab notebooks/ 2>/dev/null || $(BIN)/python -m notebook notebooks/
+
+golden: venv
+	$(BIN)/python scripts/update_golden.py
+
+figures: venv
+	MPLBACKEND=Agg $(BIN)/python scripts/make_figures.py
+
+benchmark: venv
+	$(BIN)/python scripts/benchmark.py
+
+validate: venv
+	MPLBACKEND=Agg $(BIN)/python scripts/validate.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis

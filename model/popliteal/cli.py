@@ -1,0 +1,237 @@
+"""The ``popliteal`` command line.
+
+Thin: parse, call the library, print a table or one JSON object. Heavy
+modules (pgmpy, matplotlib, pandas) are imported only by the commands that
+need them, so ``popliteal --help`` and ``--version`` stay fast.
+
+Bad input (an unknown variable or state, impossible evidence, an unreadable
+file, a broken priors folder) exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+from . import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2, no usage dump
+        raise UsageError(f"{message} (see 'popliteal {self._sub_name()}--help')")
+
+    def _sub_name(self) -> str:
+        parts = self.prog.split()[1:]
+        return " ".join(parts) + " " if parts else ""
+
+
+def _common(p: argparse.ArgumentParser, evidence: bool = True, json_flag: bool = True) -> None:
+    if evidence:
+        p.add_argument("-e", "--evidence", action="append", default=[], metavar="NAME=STATE",
+                       help="evidence, repeatable: NAME=STATE, NAME=STATE:LIKELIHOOD (soft), age=YEARS")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--priors", metavar="DIR", default=None,
+                   help="load the network from another priors folder (default: $POPLITEAL_PRIORS or the bundled one)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="popliteal",
+                     description="An open, probabilistic diagnostic model of pain in the back of the knee. "
+                                 "Not medical advice.")
+    parser.add_argument("--version", action="version", version=f"popliteal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("query", help="posteriors of the causes, triage and advice")
+    _common(p)
+    p.add_argument("--plot", metavar="FILE", help="write a bar chart of the posteriors (.png or .svg)")
+
+    p = sub.add_parser("variables", help="every variable with its kind, states and meaning")
+    _common(p, evidence=False)
+
+    p = sub.add_parser("validate-priors", help="check a priors folder without querying")
+    p.add_argument("directory", nargs="?", default=None, help="the folder (default: the bundled priors)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("digest", help="print the digest of the priors (embedded in every result)")
+    _common(p, evidence=False, json_flag=False)
+
+    p = sub.add_parser("cite", help="print the references behind the numbers")
+    _common(p, evidence=False)
+    p.add_argument("--node", help="only the references of this node")
+
+    p = sub.add_parser("export", help="write the network for other tools (BIF, XMLBIF, UAI)")
+    _common(p, evidence=False, json_flag=False)
+    p.add_argument("--format", required=True, choices=("bif", "xmlbif", "uai"))
+    p.add_argument("file", help="the file to write")
+    return parser
+
+
+def _load_model(priors: str | None):
+    from .api import load
+
+    return load(priors)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def cmd_query(args) -> int:
+    from .evidence import parse_items
+
+    evidence = parse_items(args.evidence)  # validate before loading anything heavy
+    model = _load_model(args.priors)
+    result = model.query(evidence)
+    if args.plot:
+        _write_plot(result, args.plot)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.table())
+        print(f"\npriors digest: {result.posterior.digest}")
+    return 0
+
+
+def _write_plot(result, path: str) -> None:
+    from pathlib import Path
+
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--plot {path}: the file must end in .png or .svg")
+    if not target.parent.exists():
+        raise UsageError(f"--plot {path}: folder {target.parent} does not exist")
+    from .plotting import save
+
+    try:
+        save(result.plot(), target)
+    except OSError as exc:
+        raise UsageError(f"--plot {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def cmd_variables(args) -> int:
+    from . import structure
+
+    rows = [{"name": v.name, "kind": v.kind, "states": list(v.states), "meaning": v.meaning,
+             "parents": list(v.parents)} for v in structure.VARIABLES]
+    if args.json:
+        _print_json({"variables": rows})
+        return 0
+    width = max(len(v.name) for v in structure.VARIABLES)
+    for kind in ("risk_factor", "cause", "complication", "finding"):
+        print(f"\n{kind.replace('_', ' ')}s:")
+        for r in rows:
+            if r["kind"] == kind:
+                print(f"  {r['name']:<{width}}  {'/'.join(r['states']):<30}  {r['meaning']}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .priors import load_priors
+
+    priors = load_priors(args.directory)
+    n_params = len(priors.parameters)
+    estimates = sum(p.evidence == "estimate" for p in priors.parameters)
+    if args.json:
+        _print_json({"directory": str(priors.directory), "valid": True, "nodes": len(priors.nodes),
+                     "parameters": n_params, "estimates": estimates, "digest": priors.digest})
+    else:
+        print(f"{priors.directory}: valid — {len(priors.nodes)} nodes, {n_params} parameters "
+              f"({estimates} marked as estimates), digest {priors.digest}")
+    return 0
+
+
+def cmd_digest(args) -> int:
+    from .priors import load_priors
+
+    print(load_priors(args.priors).digest)
+    return 0
+
+
+def cmd_cite(args) -> int:
+    from . import structure
+    from .priors import load_priors
+
+    priors = load_priors(args.priors)
+    if args.node is not None and args.node not in structure.BY_NAME:
+        from .evidence import _suggest
+
+        raise UsageError(f"--node: unknown variable {args.node!r}{_suggest(args.node, structure.NAMES)}")
+    nodes = [args.node] if args.node else list(structure.NAMES)
+    used: dict[str, list[str]] = {}
+    for name in nodes:
+        for p in priors.nodes[name].parameters:
+            used.setdefault(p.source, []).append(p.name)
+    if args.json:
+        _print_json({"references": [{"key": k, **priors.references[k], "parameters": v} for k, v in used.items()]})
+        return 0
+    for key, params in sorted(used.items()):
+        ref = priors.references[key]
+        url = f" {ref['url']}" if ref.get("url") else ""
+        print(f"[{key}] {ref['citation']}{url}\n    used by {len(params)} number(s), e.g. {params[0]}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    model = _load_model(args.priors)
+    try:
+        export(model.priors, args.format, args.file)
+    except OSError as exc:
+        raise UsageError(f"{args.file}: cannot write: {exc.strerror or exc}") from None
+    print(f"wrote {args.file} ({args.format})")
+    return 0
+
+
+COMMANDS = {
+    "query": cmd_query,
+    "variables": cmd_variables,
+    "validate-priors": cmd_validate,
+    "digest": cmd_digest,
+    "cite": cmd_cite,
+    "export": cmd_export,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        if getattr(args, "priors", None):
+            os.environ["POPLITEAL_PRIORS"] = args.priors
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except ValueError as exc:  # EvidenceError, PriorsError, ImpossibleEvidence
+        from .evidence import EvidenceError
+        from .priors import PriorsError
+
+        if isinstance(exc, (EvidenceError, PriorsError)):
+            return _fail(str(exc))
+        raise
+    except BrokenPipeError:  # e.g. `popliteal variables | head`
+        return 0
+
+
+def _fail(message: str) -> int:
+    line = " ".join(message.split())
+    sys.stderr.write(f"popliteal: error: {line}\n")
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Parse and validate evidence: what is known about one patient.
+
+Forms accepted on the command line and in the Python API:
+
+- ``NAME=STATE``: the variable is observed in that state;
+- ``NAME=STATE:LIKELIHOOD``: soft (virtual) evidence. The finding was reported
+  with that confidence: ``P(report | NAME=STATE) = LIKELIHOOD`` and
+  ``P(report | any other state) = 1 - LIKELIHOOD``. It is *not* a target
+  marginal: ``calf_swelling=yes:0.7`` moves the posterior less than a sure
+  ``calf_swelling=yes`` and ``:0.5`` does not move it at all;
+- ``age=YEARS``: mapped to ``age_group`` (2-11 child, 12-17 adolescent,
+  18-60 adult, over 60 over_60).
+
+Every problem raises :class:`EvidenceError` with one line that names it and,
+for a misspelt name or state, the nearest valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from . import structure
+
+
+class EvidenceError(ValueError):
+    """Evidence names an unknown variable or state, or is malformed or impossible."""
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def age_to_group(years: float) -> str:
+    """Map an age in years to the state of ``age_group``."""
+    if not math.isfinite(years) or years < 2 or years > 120:
+        raise EvidenceError(f"age={years:g}: the model covers ages 2 to 120 years")
+    if years < 12:
+        return "child"
+    if years < 18:
+        return "adolescent"
+    if years <= 60:
+        return "adult"
+    return "over_60"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Validated evidence: hard states and soft (virtual) findings.
+
+    Attributes
+    ----------
+    hard : dict
+        ``{variable: state}`` for observed variables.
+    soft : dict
+        ``{variable: (state, likelihood)}`` for findings reported with a confidence.
+    """
+
+    hard: Mapping[str, str] = field(default_factory=dict)
+    soft: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        both = set(self.hard) & set(self.soft)
+        if both:
+            raise EvidenceError(f"{sorted(both)[0]}: given both as sure and as soft evidence")
+
+    @property
+    def names(self) -> set[str]:
+        """Every variable with evidence."""
+        return set(self.hard) | set(self.soft)
+
+    def as_dict(self) -> dict[str, str]:
+        """The evidence as strings, in the contract's JSON form, sorted by variable order."""
+        out = {}
+        for name in structure.NAMES:
+            if name in self.hard:
+                out[name] = self.hard[name]
+            elif name in self.soft:
+                state, lik = self.soft[name]
+                out[name] = f"{state}:{lik:g}"
+        return out
+
+    def likelihoods(self) -> dict[str, np.ndarray]:
+        """One likelihood vector over the states of each variable with evidence."""
+        out = {}
+        for name, state in self.hard.items():
+            states = structure.BY_NAME[name].states
+            out[name] = np.array([1.0 if s == state else 0.0 for s in states])
+        for name, (state, lik) in self.soft.items():
+            states = structure.BY_NAME[name].states
+            out[name] = np.array([lik if s == state else 1.0 - lik for s in states])
+        return out
+
+    def without(self, name: str) -> "Evidence":
+        """The same evidence with ``name`` left out."""
+        return Evidence({k: v for k, v in self.hard.items() if k != name},
+                        {k: v for k, v in self.soft.items() if k != name})
+
+    def with_state(self, name: str, state: str) -> "Evidence":
+        """The same evidence with ``name`` observed in ``state``."""
+        hard = dict(self.hard)
+        hard[name] = state
+        return Evidence(hard, {k: v for k, v in self.soft.items() if k != name})
+
+    def __len__(self) -> int:
+        return len(self.hard) + len(self.soft)
+
+
+def _check_name(name: str) -> str:
+    if name not in structure.BY_NAME:
+        raise EvidenceError(f"unknown variable {name!r}{_suggest(name, list(structure.NAMES) + ['age'])}")
+    return name
+
+
+def _check_state(name: str, state: str) -> str:
+    states = structure.BY_NAME[name].states
+    if state not in states:
+        hint = _suggest(state, states) or f"; states are {', '.join(states)}"
+        raise EvidenceError(f"{name}: unknown state {state!r}{hint}")
+    return state
+
+
+def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
+    """Return ``(name, state)`` or ``(name, (state, likelihood))`` for one item."""
+    if value is True or value is False:
+        value = "yes" if value else "no"
+    if name == "age":
+        try:
+            years = float(value)
+        except (TypeError, ValueError):
+            raise EvidenceError(f"age={value}: age must be a number of years") from None
+        return "age_group", age_to_group(years)
+    _check_name(name)
+    if not isinstance(value, str):
+        raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {value!r}")
+    text = value.strip()
+    if ":" in text:
+        state, _, lik_text = text.partition(":")
+        _check_state(name, state.strip())
+        try:
+            lik = float(lik_text)
+        except ValueError:
+            raise EvidenceError(f"{name}={text}: the likelihood after ':' must be a number in (0, 1]") from None
+        if not 0.0 < lik <= 1.0:
+            raise EvidenceError(f"{name}={text}: the likelihood after ':' must be in (0, 1], got {lik_text}")
+        if len(structure.BY_NAME[name].states) != 2 and lik < 1.0:
+            raise EvidenceError(f"{name}={text}: soft evidence is only defined for yes/no variables")
+        if lik == 1.0:
+            return name, state.strip()
+        return name, (state.strip(), lik)
+    return name, _check_state(name, text)
+
+
+def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Evidence:
+    """Validate evidence given as ``{name: state}`` (or pairs).
+
+    States may be ``"yes"``/``"no"``, Python booleans, ``"yes:0.7"`` for soft
+    evidence, or a number of years for ``age``.
+    """
+    pairs = items.items() if isinstance(items, Mapping) else items
+    hard: dict[str, str] = {}
+    soft: dict[str, tuple[str, float]] = {}
+    shown: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name, parsed = _parse_value(str(raw_name).strip(), raw_value)
+        shown_value = f"{raw_name}={raw_value}"
+        if name in shown:
+            previous = hard.get(name, soft.get(name))
+            if previous != parsed:
+                raise EvidenceError(f"{name}: given twice with different values ({shown[name]} and {shown_value})")
+            continue
+        shown[name] = shown_value
+        if isinstance(parsed, tuple):
+            soft[name] = parsed
+        else:
+            hard[name] = parsed
+    return Evidence(hard, soft)
+
+
+def parse_items(items: Iterable[str]) -> Evidence:
+    """Validate command-line items of the form ``NAME=STATE[:LIKELIHOOD]``."""
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise EvidenceError(f"evidence {item!r} must have the form NAME=STATE (for example calf_swelling=yes)")
+        pairs.append((name.strip(), value.strip()))
+    return from_mapping(pairs)

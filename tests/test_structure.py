@@ -1,0 +1,85 @@
+"""The structure against the public contract and the seed article."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from popliteal import structure
+
+CONTRACT_RISK_FACTORS = {
+    "age_group": ("child", "adolescent", "adult", "over_60"),
+    "sex": ("female", "male"),
+    **{n: ("yes", "no") for n in (
+        "pregnant_or_postpartum", "estrogen_therapy", "recent_trauma", "sports_overload", "weight_training",
+        "osteoarthritis", "joint_inflammation", "immobilization", "long_travel", "overweight", "cancer",
+        "previous_thrombosis", "thrombophilia", "smoking")},
+}
+CONTRACT_CAUSES = {"meniscus_tear", "ligament_injury", "hamstring_tendinopathy", "popliteus_tendinopathy",
+                   "bakers_cyst", "dvt", "tibial_nerve_irritation", "growing_pains", "epiphysiolysis"}
+CONTRACT_COMPLICATIONS = {"bakers_cyst_rupture", "pulmonary_embolism"}
+CONTRACT_FINDINGS = {
+    "knee_effusion", "popliteal_swelling", "calf_swelling", "skin_discoloration", "calf_tenderness",
+    "redness_warmth", "sudden_severe_pain", "pain_on_bending", "pain_on_extension", "tendon_thickening",
+    "calf_tingling", "pain_after_walking", "pain_after_exercise", "knee_instability", "knee_locking",
+    "night_pain_both_legs", "limping", "breathlessness"}
+
+
+#: Variables the project added to the contract (documented in the README), never removed ones.
+ADDED = {"persistent_pain"}
+
+
+def test_variables_are_the_contracts_plus_documented_additions():
+    contract = set(CONTRACT_RISK_FACTORS) | CONTRACT_CAUSES | CONTRACT_COMPLICATIONS | CONTRACT_FINDINGS
+    assert set(structure.NAMES) == contract | ADDED
+
+
+def test_states_and_kinds_match_the_contract():
+    for name, states in CONTRACT_RISK_FACTORS.items():
+        assert structure.BY_NAME[name].states == states
+        assert structure.BY_NAME[name].kind == "risk_factor"
+    for name in CONTRACT_CAUSES | CONTRACT_COMPLICATIONS | CONTRACT_FINDINGS:
+        assert structure.BY_NAME[name].states == ("yes", "no")
+    assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "cause"} == CONTRACT_CAUSES
+    assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "complication"} == CONTRACT_COMPLICATIONS
+    assert set(structure.FINDINGS) == CONTRACT_FINDINGS | ADDED
+
+
+def test_graph_is_a_dag_listed_in_topological_order():
+    graph = nx.DiGraph(structure.edges())
+    assert nx.is_directed_acyclic_graph(graph)
+    position = {n: i for i, n in enumerate(structure.NAMES)}
+    assert all(position[p] < position[c] for p, c in structure.edges())
+
+
+def test_seed_says_which_edges_exist():
+    """Each edge the article (and the network issue) names."""
+    e = set(structure.edges())
+    must = [
+        ("recent_trauma", "meniscus_tear"), ("recent_trauma", "ligament_injury"),
+        ("sports_overload", "hamstring_tendinopathy"), ("sports_overload", "popliteus_tendinopathy"),
+        ("osteoarthritis", "knee_effusion"), ("meniscus_tear", "knee_effusion"),
+        ("joint_inflammation", "knee_effusion"), ("knee_effusion", "bakers_cyst"),
+        ("bakers_cyst", "bakers_cyst_rupture"), ("dvt", "pulmonary_embolism"),
+        ("weight_training", "tibial_nerve_irritation"), ("knee_effusion", "tibial_nerve_irritation"),
+        ("bakers_cyst", "tibial_nerve_irritation"), ("age_group", "growing_pains"),
+        ("age_group", "epiphysiolysis"), ("recent_trauma", "epiphysiolysis"),
+        ("bakers_cyst", "popliteal_swelling"), ("dvt", "calf_swelling"), ("dvt", "skin_discoloration"),
+        ("dvt", "calf_tenderness"), ("bakers_cyst_rupture", "sudden_severe_pain"),
+        ("bakers_cyst_rupture", "redness_warmth"), ("tibial_nerve_irritation", "calf_tingling"),
+        ("tibial_nerve_irritation", "pain_on_extension"), ("tibial_nerve_irritation", "pain_after_walking"),
+        ("hamstring_tendinopathy", "pain_on_bending"), ("popliteus_tendinopathy", "pain_on_bending"),
+        ("hamstring_tendinopathy", "tendon_thickening"), ("growing_pains", "night_pain_both_legs"),
+        ("pulmonary_embolism", "breathlessness"), ("meniscus_tear", "knee_locking"),
+        ("ligament_injury", "knee_instability"),
+    ]
+    assert [edge for edge in must if edge not in e] == []
+    thrombosis_risks = {"age_group", "pregnant_or_postpartum", "estrogen_therapy", "immobilization", "long_travel",
+                        "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking"}
+    assert set(structure.BY_NAME["dvt"].parents) == thrombosis_risks
+
+
+def test_every_finding_has_a_cause_and_every_cause_a_finding():
+    for name in structure.FINDINGS:
+        assert structure.BY_NAME[name].parents, name
+    for name in structure.TARGETS:
+        assert any(structure.BY_NAME[c].kind == "finding" for c in structure.children(name)), name
