@@ -91,14 +91,18 @@ def test_seed_says_thrombosis_is_a_rare_cause(model):
 
 
 def test_seed_says_swelling_discoloration_and_calf_tenderness_reinforce_thrombosis(model):
-    """'swelling of the back of the knee or calf and a bluish discoloration ... pain when the calf is squeezed ... may reinforce the suspicion'"""
-    ev = {"age_group": "adult"}
-    prev = p(model, ev, "dvt")
-    for finding in ("calf_swelling", "skin_discoloration", "calf_tenderness"):
-        ev = {**ev, finding: "yes"}
-        now = p(model, ev, "dvt")
-        assert now > prev, finding
-        prev = now
+    """'swelling of the back of the knee or calf and a bluish discoloration ... pain when the calf is squeezed ... may reinforce the suspicion'
+
+    Each sign alone raises P(dvt), and the three together raise it above any one alone. (Adding
+    tenderness *after* the other two need not raise it further: a torn calf muscle or a ruptured
+    cyst explain tenderness at least as well as a DVT does.)
+    """
+    base = {"age_group": "adult"}
+    signs = ("calf_swelling", "skin_discoloration", "calf_tenderness", "popliteal_swelling")
+    alone = {s: p(model, {**base, s: "yes"}, "dvt") for s in signs}
+    assert all(v > p(model, base, "dvt") for v in alone.values()), alone
+    together = p(model, {**base, **{s: "yes" for s in signs[:3]}}, "dvt")
+    assert together > max(alone[s] for s in signs[:3])
 
 
 def test_seed_says_suspected_thrombosis_means_seeing_a_doctor_soon(model):

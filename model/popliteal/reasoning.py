@@ -64,6 +64,10 @@ ADVICE: dict[str, tuple[str, ...]] = {
         "inflamed, with the back of the knee warm and swollen, cooling makes more sense.",
         "Light stretching does not seem to hurt, though its preventive effect is controversial.",
     ),
+    "other_calf_condition": (
+        "A torn calf muscle, cellulitis or an inflamed superficial vein can look like a thrombosis: a "
+        "doctor should examine the calf, and an ultrasound may be needed to rule a thrombosis out.",
+    ),
     "growing_pains": (
         "Growing pains usually disappear on their own after some time.",
         "See a doctor if the pain persists for a longer time, is unusually severe, or followed a "

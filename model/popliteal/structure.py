@@ -104,18 +104,23 @@ VARIABLES: tuple[Variable, ...] = (
     _v("tibial_nerve_irritation", CAUSE, "irritation or constriction of the tibial nerve in the back of the knee",
        ("weight_training", "knee_effusion", "bakers_cyst")),
     _v("growing_pains", CAUSE, "growing pains of childhood", ("age_group", "recent_trauma")),
+    # Added to the contract: the conditions that mimic a thrombosis in the calf (Wells' "alternative
+    # diagnosis"). They cause calf swelling and tenderness *together*, which independent leaks cannot.
+    _v("other_calf_condition", CAUSE,
+       "another calf condition that mimics a thrombosis: a torn calf muscle (tennis leg), cellulitis, "
+       "superficial thrombophlebitis"),
     # --- findings -------------------------------------------------------------------
     _v("popliteal_swelling", FINDING, "palpable swelling or bump in the back of the knee",
        ("bakers_cyst", "dvt", "hamstring_tendinopathy", "popliteus_tendinopathy")),
-    _v("calf_swelling", FINDING, "swelling of the calf", ("dvt", "bakers_cyst_rupture")),
+    _v("calf_swelling", FINDING, "swelling of the calf", ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("skin_discoloration", FINDING, "bluish discoloration or clearly visible veins",
-       ("dvt", "bakers_cyst_rupture")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("calf_tenderness", FINDING, "pain when the calf is squeezed or the sole of the foot is pressed",
-       ("dvt", "bakers_cyst_rupture")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("redness_warmth", FINDING, "redness and overheating of the back of the knee",
-       ("bakers_cyst_rupture", "hamstring_tendinopathy", "popliteus_tendinopathy", "dvt")),
+       ("bakers_cyst_rupture", "hamstring_tendinopathy", "popliteus_tendinopathy", "dvt", "other_calf_condition")),
     _v("sudden_severe_pain", FINDING, "sudden, severe pain in the back of the knee",
-       ("bakers_cyst_rupture", "ligament_injury", "meniscus_tear", "epiphysiolysis")),
+       ("bakers_cyst_rupture", "ligament_injury", "meniscus_tear", "epiphysiolysis", "other_calf_condition")),
     _v("pain_on_bending", FINDING, "pain when bending the knee or pressing on the tendon",
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "bakers_cyst", "meniscus_tear")),
     _v("pain_on_extension", FINDING, "pain or pulling when stretching the knee",
@@ -132,7 +137,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("night_pain_both_legs", FINDING, "evening or night pain in both legs, without a limp",
        ("growing_pains",)),
     _v("limping", FINDING, "limping or unable to bear weight",
-       ("epiphysiolysis", "ligament_injury", "meniscus_tear", "bakers_cyst_rupture", "dvt")),
+       ("epiphysiolysis", "ligament_injury", "meniscus_tear", "bakers_cyst_rupture", "dvt", "other_calf_condition")),
     _v("breathlessness", FINDING, "shortness of breath or chest pain", ("pulmonary_embolism",)),
     # Added to the contract: the article's advice turns on it ("if the pain does not improve after a
     # few days", "if the pain persists for a longer period of time or is unusually severe").
