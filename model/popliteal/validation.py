@@ -1,0 +1,266 @@
+"""Clinical validation: vignettes, Wells calibration and sensitivity to the priors.
+
+A vignette (``tests/vignettes/*.yaml``) is a case written from a cited public
+source with the expected leading cause(s), the causes expected in the top
+three and the expected triage level. This module reads them, scores the
+model on them, compares P(dvt) with the Wells strata and measures which
+priors move each vignette's expected cause most (the tornado of
+``scripts/validate.py``).
+
+Leading diagnosis. A rupture implies a cyst and a pulmonary embolism almost
+always comes from a DVT, so the marginal of the parent is never below the
+complication's. The *differential* therefore ranks the most specific
+diagnosis: an intact cyst scores ``P(cyst) - P(rupture)``, a DVT without
+embolism ``P(dvt) - P(pulmonary_embolism)``; every other cause its marginal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import structure
+from .evidence import EvidenceError, from_mapping
+from .inference import Engine, Posterior
+from .priors import LEVELS
+
+#: A complication in the top three implies its parent cause there too.
+IMPLIES = {"bakers_cyst_rupture": "bakers_cyst", "pulmonary_embolism": "dvt"}
+#: Triage levels from least to most urgent.
+URGENCY = tuple(reversed(LEVELS))
+VIGNETTE_KEYS = {"id", "title", "source", "narrative", "evidence", "expected"}
+EXPECTED_KEYS = {"leading", "top3", "triage", "rationale"}
+
+
+class VignetteError(ValueError):
+    """A vignette file is malformed (``file: field: problem``)."""
+
+
+@dataclass(frozen=True)
+class Vignette:
+    """One validation case."""
+
+    id: str
+    title: str
+    source: dict[str, str]
+    narrative: str
+    evidence: dict[str, Any]
+    leading: tuple[str, ...]
+    top3: tuple[str, ...]
+    triage: str
+    rationale: str
+    path: Path | None = None
+
+
+def load_vignettes(folder: str | Path) -> list[Vignette]:
+    """Read and validate every ``*.yaml`` vignette of ``folder``, sorted by file name."""
+    import yaml
+
+    folder = Path(folder)
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        name = path.name
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise VignetteError(f"{name}: file: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(doc, dict):
+            raise VignetteError(f"{name}: file: must be a mapping")
+        for key in sorted(VIGNETTE_KEYS - set(doc)):
+            raise VignetteError(f"{name}: {key}: missing")
+        exp = doc["expected"]
+        if not isinstance(exp, dict):
+            raise VignetteError(f"{name}: expected: must be a mapping")
+        for key in sorted({"leading", "top3", "triage"} - set(exp)):
+            raise VignetteError(f"{name}: expected.{key}: missing")
+        for key in ("leading", "top3"):
+            bad = [c for c in exp[key] if c not in structure.TARGETS]
+            if bad:
+                raise VignetteError(f"{name}: expected.{key}: {bad[0]!r} is not a cause")
+        if exp["triage"] not in LEVELS:
+            raise VignetteError(f"{name}: expected.triage: must be one of {', '.join(LEVELS)}")
+        if not set(exp["leading"]) <= set(exp["top3"]):
+            raise VignetteError(f"{name}: expected.top3: must include the leading cause(s)")
+        try:
+            from_mapping(doc["evidence"] or {})
+        except EvidenceError as exc:
+            raise VignetteError(f"{name}: evidence: {exc}") from None
+        out.append(Vignette(
+            id=str(doc["id"]), title=str(doc["title"]), source=dict(doc["source"] or {}),
+            narrative=str(doc["narrative"]), evidence=dict(doc["evidence"] or {}),
+            leading=tuple(exp["leading"]), top3=tuple(exp["top3"]), triage=exp["triage"],
+            rationale=str(exp.get("rationale", "")), path=path,
+        ))
+    if not out:
+        raise VignetteError(f"{folder}: no vignettes (*.yaml) found")
+    return out
+
+
+def differential(posterior: Posterior) -> list[tuple[str, float]]:
+    """Causes ranked by the probability of being the most specific diagnosis (see module docstring)."""
+    p = dict(posterior.probabilities)
+    score = dict(p)
+    score["bakers_cyst"] = max(p["bakers_cyst"] - p["bakers_cyst_rupture"], 0.0)
+    score["dvt"] = max(p["dvt"] - p["pulmonary_embolism"], 0.0)
+    order = {n: i for i, n in enumerate(structure.TARGETS)}
+    return sorted(score.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+@dataclass(frozen=True)
+class VignetteResult:
+    """The model's answer to one vignette, scored."""
+
+    vignette: Vignette
+    ranking: tuple[str, ...]
+    probabilities: dict[str, float]
+    triage: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def leading(self) -> str:
+        return self.ranking[0]
+
+    @property
+    def top1(self) -> bool:
+        return self.leading in self.vignette.leading
+
+    @property
+    def top3(self) -> bool:
+        """Every expected cause is in the top three, or implied by a complication there."""
+        shown = set(self.ranking[:3])
+        shown |= {IMPLIES[c] for c in shown if c in IMPLIES}
+        return all(c in shown for c in self.vignette.top3)
+
+    @property
+    def triage_delta(self) -> int:
+        """Positive: more urgent than expected (over-triage); negative: under-triage."""
+        return URGENCY.index(self.triage) - URGENCY.index(self.vignette.triage)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Accuracy over a vignette suite."""
+
+    results: tuple[VignetteResult, ...]
+    summary: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, results: Iterable[VignetteResult]) -> "Scores":
+        results = tuple(results)
+        n = len(results)
+        urgent = [r for r in results if r.vignette.triage in ("urgent", "emergency")]
+        summary = {
+            "vignettes": n,
+            "top1": sum(r.top1 for r in results) / n,
+            "top3": sum(r.top3 for r in results) / n,
+            "triage_exact": sum(r.triage_delta == 0 for r in results) / n,
+            "triage_safe": sum(r.triage_delta >= 0 for r in results) / n,
+            "under_triage": sum(r.triage_delta < 0 for r in results),
+            "over_triage": sum(r.triage_delta > 0 for r in results),
+            "urgent_cases": len(urgent),
+            "urgent_under_triaged": sum(r.triage_delta < 0 for r in urgent),
+        }
+        return cls(results, summary)
+
+
+def score_vignettes(model, vignettes: Iterable[Vignette]) -> Scores:
+    """Run every vignette through ``model`` (a :class:`popliteal.api.Model`) and score it."""
+    results = []
+    for v in vignettes:
+        result = model.query(v.evidence)
+        diff = differential(result.posterior)
+        results.append(VignetteResult(v, tuple(name for name, _ in diff), dict(result.probabilities),
+                                      result.triage.level, dict(diff)))
+    return Scores.of(results)
+
+
+def confusion(scores: Scores) -> "Any":
+    """A pandas crosstab of expected (first listed) against predicted leading cause."""
+    import pandas as pd
+
+    expected = [r.vignette.leading[0] for r in scores.results]
+    predicted = [r.leading for r in scores.results]
+    return pd.crosstab(pd.Series(expected, name="expected"), pd.Series(predicted, name="model"))
+
+
+# ---------------------------------------------------------------------------
+# Wells calibration
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WellsCase:
+    """A patient described by Wells items, with the stratum's published DVT prevalence."""
+
+    name: str
+    points: int
+    stratum: str
+    evidence: dict[str, str]
+
+
+def load_wells_cases(path: str | Path) -> tuple[dict[str, dict], list[WellsCase]]:
+    """Read the Wells calibration file: strata with prevalences and the cases."""
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    strata = doc["strata"]
+    cases = [WellsCase(c["name"], int(c["points"]), c["stratum"], {k: str(v) for k, v in c["evidence"].items()})
+             for c in doc["cases"]]
+    for c in cases:
+        if c.stratum not in strata:
+            raise ValueError(f"{Path(path).name}: cases.{c.name}.stratum: unknown stratum {c.stratum!r}")
+    return strata, cases
+
+
+def wells_calibration(model, cases: Iterable[WellsCase]) -> list[dict[str, Any]]:
+    """P(dvt) of each Wells case."""
+    return [{"name": c.name, "points": c.points, "stratum": c.stratum,
+             "p_dvt": model.posterior(c.evidence).probabilities["dvt"]} for c in cases]
+
+
+# ---------------------------------------------------------------------------
+# Sensitivity to the priors
+# ---------------------------------------------------------------------------
+
+
+def sensitivity(model, vignettes: Iterable[Vignette]) -> "Any":
+    """How far each prior moves each vignette's expected leading cause.
+
+    Every parameter is set in turn to the low and the high end of its range
+    (all others at their values); the engine answers all 2 x n_parameters
+    variants of one vignette in one batched pass. Returns a tidy frame with
+    one row per (vignette, parameter): ``p_low``, ``p_high``, ``p_base`` and
+    ``swing = |p_high - p_low|``.
+    """
+    import pandas as pd
+
+    priors = model.priors
+    nodes = [priors.nodes[n] for n in structure.NAMES]
+    params = [(node, i, par) for node in nodes for i, par in enumerate(node.parameters) if par.high > par.low]
+    n_var = 2 * len(params)
+    tables = {}
+    for node in nodes:
+        values = np.array([p.value for p in node.parameters])
+        tiled = np.tile(values, (n_var, 1))
+        for k, (other, i, par) in enumerate(params):
+            if other is node:
+                tiled[2 * k, i] = par.low
+                tiled[2 * k + 1, i] = par.high
+        tables[node.node] = node.rebuild(tiled)
+    engine = Engine(tables, batched_tables=True)
+    rows = []
+    for v in vignettes:
+        target = v.leading[0]
+        ev = from_mapping(v.evidence)
+        marg, p_e = engine.marginals(ev.likelihoods(), [target], batch=n_var)
+        base = model.posterior(ev).probabilities[target]
+        probs = marg[target][:, 0]
+        for k, (node, _, par) in enumerate(params):
+            lo, hi = probs[2 * k], probs[2 * k + 1]
+            rows.append({"vignette": v.id, "cause": target, "parameter": par.name, "node": node.node,
+                         "evidence_type": par.evidence, "p_base": base, "p_low": float(lo), "p_high": float(hi),
+                         "swing": float(abs(hi - lo)) if np.isfinite(lo) and np.isfinite(hi) else float("nan")})
+    return pd.DataFrame(rows)

@@ -1,0 +1,125 @@
+"""Clinical validation: the vignette suite, Wells calibration, sensitivity.
+
+Oracles: the vignettes' expected causes and triage (each written from a cited
+source, tests/vignettes/), the published bars of Semigran et al. (BMJ 2015;
+JAMA Intern Med 2016), the Wells strata (Wells et al., JAMA 2006), and the
+regression floor in tests/data/validation_baseline.json (rewritten only by
+``scripts/validate.py --update-baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from popliteal import structure, validation
+
+ROOT = Path(__file__).resolve().parents[1]
+VIGNETTES = ROOT / "tests" / "vignettes"
+SYMPTOM_CHECKERS = {"top1": 0.34, "top3": 0.51, "triage_exact": 0.57}  # Semigran et al. BMJ 2015
+
+
+@pytest.fixture(scope="module")
+def vignettes():
+    return validation.load_vignettes(VIGNETTES)
+
+
+@pytest.fixture(scope="module")
+def scores(model, vignettes):
+    return validation.score_vignettes(model, vignettes)
+
+
+def test_vignette_suite_covers_every_cause_three_times(vignettes):
+    assert len(vignettes) >= 40
+    counts = Counter(c for v in vignettes for c in v.leading)
+    contract_causes = set(structure.TARGETS) - {"other_calf_condition"}
+    assert {c: counts[c] for c in contract_causes if counts[c] < 3} == {}
+    ages = Counter(v.evidence.get("age_group") for v in vignettes)
+    assert ages["child"] + ages["adolescent"] >= 5 and ages["adult"] + ages["over_60"] >= 20
+    assert all(v.source.get("citation") and v.source.get("url") for v in vignettes)
+
+
+def test_vignettes_beat_the_published_symptom_checker_bar(scores):
+    for key, bar in SYMPTOM_CHECKERS.items():
+        assert scores.summary[key] > bar, (key, scores.summary[key])
+
+
+def test_no_urgent_or_emergency_vignette_is_under_triaged(scores):
+    missed = [(r.vignette.id, r.vignette.triage, r.triage) for r in scores.results
+              if r.vignette.triage in ("urgent", "emergency") and r.triage_delta < 0]
+    assert missed == []
+
+
+def test_vignette_accuracy_has_not_regressed_below_the_baseline(scores):
+    baseline = json.loads((ROOT / "tests" / "data" / "validation_baseline.json").read_text())["summary"]
+    one = 1 / scores.summary["vignettes"]  # one vignette of slack against rounding
+    for key in ("top1", "top3", "triage_exact", "triage_safe"):
+        assert scores.summary[key] >= baseline[key] - one - 1e-9, (key, scores.summary[key], baseline[key])
+    assert scores.summary["under_triage"] <= baseline["under_triage"]
+
+
+def test_differential_splits_cyst_and_rupture(model):
+    post = model.posterior({"sudden_severe_pain": "yes", "redness_warmth": "yes", "calf_swelling": "yes",
+                            "popliteal_swelling": "yes", "osteoarthritis": "yes"})
+    diff = dict(validation.differential(post))
+    p = post.probabilities
+    assert diff["bakers_cyst"] == pytest.approx(p["bakers_cyst"] - p["bakers_cyst_rupture"])
+    assert diff["bakers_cyst_rupture"] == p["bakers_cyst_rupture"]
+
+
+def test_p_dvt_follows_the_wells_strata_against_published_prevalences(model):
+    strata, cases = validation.load_wells_cases(ROOT / "tests" / "data" / "wells_calibration.yaml")
+    rows = validation.wells_calibration(model, cases)
+    by_points: dict[int, list[float]] = {}
+    for r in rows:
+        by_points.setdefault(r["points"], []).append(r["p_dvt"])
+    means = [sum(v) / len(v) for _, v in sorted(by_points.items())]
+    assert means == sorted(means), means  # more Wells points, higher P(dvt)
+    stratum_mean = {s: sum(r["p_dvt"] for r in rows if r["stratum"] == s) /
+                    sum(r["stratum"] == s for r in rows) for s in strata}
+    # a 0-point patient here has no calf sign at all (not a referred, suspected DVT): below the 5%
+    assert stratum_mean["low"] < strata["low"]["prevalence"]
+    # from one item on, within a factor of two of the published stratum prevalence
+    for s in ("moderate", "high"):
+        published = strata[s]["prevalence"]
+        assert published / 2 <= stratum_mean[s] <= min(1.0, published * 2), (s, stratum_mean[s])
+
+
+def test_sensitivity_moves_each_vignette_within_its_ranges(model, vignettes):
+    frame = validation.sensitivity(model, vignettes[:4])
+    assert set(frame["vignette"]) == {v.id for v in vignettes[:4]}
+    assert (frame["swing"] >= 0).all() and (frame["swing"] <= 1).all()
+    assert frame[["p_low", "p_high"]].notna().all().all()
+    # the DVT baseline moves a DVT vignette's P(dvt)
+    dvt = validation.sensitivity(model, [v for v in vignettes if v.leading[0] == "dvt"][:1])
+    top = dvt.sort_values("swing", ascending=False).iloc[0]
+    assert top["swing"] > 0.01
+
+
+def test_broken_vignette_is_refused_with_file_and_field(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "id: x\ntitle: t\nsource: {}\nnarrative: n\nevidence: {calf_swellin: 'yes'}\n"
+        "expected: {leading: [dvt], top3: [dvt], triage: urgent}\n")
+    with pytest.raises(validation.VignetteError, match=r"^bad\.yaml: evidence: unknown variable 'calf_swellin'"):
+        validation.load_vignettes(tmp_path)
+    (tmp_path / "bad.yaml").write_text("id: x\n")
+    with pytest.raises(validation.VignetteError, match=r"^bad\.yaml: evidence: missing"):
+        validation.load_vignettes(tmp_path)
+
+
+@pytest.mark.slow
+def test_validate_script_writes_the_report(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")},
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = (tmp_path / "validation.md").read_text()
+    assert "## Calibration against the Wells score" in report and "## Sensitivity" in report
+    assert (tmp_path / "figures" / "validation-tornado.png").stat().st_size > 1000
