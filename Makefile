@@ -24,8 +24,16 @@ run: venv
 test: venv
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
-notebooks: venv
-	$(BIN)/python -m jupyter lab notebooks/ 2>/dev/null || $(BIN)/python -m notebook notebooks/
+## make notebooks: JupyterLab on notebooks/, in the project's environment (installs the
+## notebooks extra, JupyterLab and ipywidgets, the first time)
+NB_STAMP := $(VENV)/.notebooks-stamp
+
+$(NB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
+	touch $(NB_STAMP)
+
+notebooks: $(NB_STAMP)
+	$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 golden: venv
 	$(BIN)/python scripts/update_golden.py

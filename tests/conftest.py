@@ -26,6 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """Keep the compiled-model cache (``popliteal.cache``) of the tests, CLI subprocesses included,
+    out of the user's home: ``$POPLITEAL_CACHE_DIR`` points to a temporary folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("popliteal-cache")
+        patch.setenv("POPLITEAL_CACHE_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def model():
     """The model built from the bundled priors."""

@@ -49,15 +49,134 @@ class Model:
         """Exact ``P(cause = yes | evidence)`` for every cause and complication."""
         return _query(self.engine, self.evidence(evidence), self.digest)
 
-    def query(self, evidence: Evidence | Mapping[str, Any] | None = None, **kwargs: Any) -> Assessment:
+    def query(self, evidence: Evidence | Mapping[str, Any] | None = None, *, uncertainty: int | None = None,
+              seed: int = 0, **kwargs: Any) -> Assessment:
         """Posteriors, triage and advice for one patient.
 
         Evidence may be a mapping or keyword arguments:
         ``model.query(age=67, calf_swelling="yes")``.
+
+        ``uncertainty=N`` adds a 90% interval to each posterior and the share
+        of each triage level over ``N`` draws of the priors within their
+        ranges, drawn with ``seed`` (see :mod:`popliteal.uncertainty`); the
+        point estimate stays the answer.
         """
         items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
         items.update(kwargs)
-        return assess(self.posterior(items), self.priors.triage)
+        if uncertainty is None:
+            return self._assess(self.evidence(items))
+        from .uncertainty import assess_uncertainty, check_draws, check_seed
+
+        draws, seed = check_draws(uncertainty), check_seed(seed)
+        validated = self.evidence(items)
+        return assess_uncertainty(self._assess(validated), self.priors, validated, draws, seed)
+
+    def _assess(self, evidence: Evidence) -> Assessment:
+        """Triage and advice, with a warning when the evidence conflicts (see :meth:`conflict`)."""
+        from .explain import conflict_warnings
+
+        posterior = self.posterior(evidence)
+        return assess(posterior, self.priors.triage, warnings=conflict_warnings(self.engine, evidence))
+
+    # --- clinical reasoning (popliteal.explain, popliteal.interview; exact) ----------------------
+
+    def explain(self, evidence: Evidence | Mapping[str, Any] | None = None, top: int = 3,
+                min_probability: float = 0.05):
+        """The evidence for and against each leading cause, with weights (an :class:`~popliteal.explain.Explanation`).
+
+        A weight is the change in the cause's log-odds when that piece of evidence
+        is left out: the log likelihood ratio of the piece given the rest.
+        """
+        from .explain import explain
+
+        return explain(self.engine, self.evidence(evidence), self.digest, top=top, min_probability=min_probability)
+
+    def next_questions(self, evidence: Evidence | Mapping[str, Any] | None = None, exclude=()):
+        """Unobserved findings and risk factors ranked by expected information about the causes.
+
+        Returns a :class:`~popliteal.explain.NextQuestions`; red flags come first
+        while a dangerous cause is plausible.
+        """
+        from .explain import next_questions
+
+        return next_questions(self.engine, self.evidence(evidence), self.priors.triage, self.digest, exclude)
+
+    def mpe(self, evidence: Evidence | Mapping[str, Any] | None = None):
+        """The most probable joint combination of causes and complications (a :class:`~popliteal.explain.MostProbable`)."""
+        from .explain import mpe
+
+        return mpe(self.engine, self.evidence(evidence))
+
+    def conflict(self, evidence: Evidence | Mapping[str, Any] | None = None):
+        """Jensen's conflict measure of the evidence (a :class:`~popliteal.explain.Conflict`)."""
+        from .explain import conflict
+
+        return conflict(self.engine, self.evidence(evidence))
+
+    def interview(self, evidence: Evidence | Mapping[str, Any] | None = None, max_questions: int | None = None):
+        """An :class:`~popliteal.interview.Interview` to drive from code (``status()``, ``answer()``)."""
+        from .interview import Interview
+
+        return Interview(self, evidence, max_questions)
+
+    # --- exploring scenarios (results in popliteal.scenarios; one engine call each) -------------
+
+    def compare(self, scenarios: Mapping[str, Evidence | Mapping[str, Any] | None]):
+        """Named scenarios side by side: ``model.compare({"flight": {...}, "cancer": {...}})``.
+
+        Returns a :class:`~popliteal.scenarios.Comparison` (``.frame``, ``.plot()``, ``.to_json()``).
+        """
+        from .scenarios import compare
+
+        return compare(self, scenarios)
+
+    def sweep(self, variable: str, states=None, base: Evidence | Mapping[str, Any] | None = None):
+        """Posteriors as ``variable`` takes each state (or ``"age"`` each age in years).
+
+        Returns a :class:`~popliteal.scenarios.Sweep`.
+        """
+        from .scenarios import sweep
+
+        return sweep(self, variable, states, base)
+
+    def grid(self, var_a: str, var_b: str, cause: str = "dvt",
+             base: Evidence | Mapping[str, Any] | None = None, states_a=None, states_b=None):
+        """``P(cause = yes)`` over the states of two variables (a :class:`~popliteal.scenarios.Grid`)."""
+        from .scenarios import grid
+
+        return grid(self, var_a, var_b, cause, base, states_a, states_b)
+
+    def pairs(self, factors, cause: str = "dvt", base: Evidence | Mapping[str, Any] | None = None):
+        """``P(cause = yes)`` with each pair of factors present, each alone on the diagonal (a Grid)."""
+        from .scenarios import pairs
+
+        return pairs(self, factors, cause, base)
+
+    def trajectory(self, findings, base: Evidence | Mapping[str, Any] | None = None):
+        """Posteriors as findings are added one by one (a :class:`~popliteal.scenarios.Trajectory`)."""
+        from .scenarios import trajectory
+
+        return trajectory(self, findings, base)
+
+    def parameters(self, node: str | None = None):
+        """The sourced numbers behind the model (or one node) as a pandas frame.
+
+        One row per parameter: ``node, parameter, value, low, high, scale, evidence,
+        source, citation, locator``; ``popliteal cite`` prints the same references.
+        """
+        import pandas as pd
+
+        if node is not None and node not in structure.BY_NAME:
+            from .evidence import EvidenceError, _suggest
+
+            raise EvidenceError(f"unknown variable {node!r}{_suggest(node, structure.NAMES)}")
+        names = [node] if node is not None else list(structure.NAMES)
+        rows = [{"node": n, "parameter": p.name, "value": p.value, "low": p.low, "high": p.high, "scale": p.scale,
+                 "evidence": p.evidence, "source": p.source,
+                 "citation": self.priors.references.get(p.source, {}).get("citation", ""), "locator": p.locator}
+                for n in names for p in self.priors.nodes[n].parameters]
+        return pd.DataFrame(rows, columns=["node", "parameter", "value", "low", "high", "scale", "evidence",
+                                           "source", "citation", "locator"])
 
     def network(self):
         """The pgmpy ``DiscreteBayesianNetwork`` (the reference model; imports pgmpy)."""
@@ -66,12 +185,20 @@ class Model:
         return build_network(self.priors)
 
 
-def load(priors_dir: str | os.PathLike[str] | None = None) -> Model:
+def load(priors_dir: str | os.PathLike[str] | None = None, cache: bool = True) -> Model:
     """Load and validate the priors and compile the model.
 
     Parameters
     ----------
     priors_dir : path, optional
         Another priors folder; defaults to ``$POPLITEAL_PRIORS`` or the bundled one.
+    cache : bool
+        Load the compiled model from the per-user cache when the priors files
+        have not changed since it was written (see :mod:`popliteal.cache`);
+        ``False`` always reads and validates the YAML.
     """
+    if cache:
+        from .cache import load_priors_cached
+
+        return Model(load_priors_cached(priors_dir))
     return Model(load_priors(priors_dir))

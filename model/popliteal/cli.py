@@ -17,6 +17,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
+from . import cli_reasoning as _reasoning
 
 EXIT_BAD_INPUT = 2
 
@@ -37,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser, evidence: bool = True, json_flag: bool = True) -> None:
     if evidence:
         p.add_argument("-e", "--evidence", action="append", default=[], metavar="NAME=STATE",
-                       help="evidence, repeatable: NAME=STATE, NAME=STATE:LIKELIHOOD (soft), age=YEARS")
+                       help=_reasoning.EVIDENCE_HELP)
     if json_flag:
         p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--priors", metavar="DIR", default=None,
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="posteriors of the causes, triage and advice")
     _common(p)
     p.add_argument("--plot", metavar="FILE", help="write a bar chart of the posteriors (.png or .svg)")
+    p.add_argument("--uncertainty", metavar="N", type=_draws, default=None,
+                   help="add 90%% intervals from N draws of the priors within their ranges")
+    p.add_argument("--seed", metavar="S", type=_seed, default=0,
+                   help="random seed of the uncertainty draws (default 0: reproducible)")
+    _reasoning.add_query_options(p)  # --scenario, --mpe
+    _reasoning.add_parsers(sub, _common)  # explain, next, interview
 
     p = sub.add_parser("variables", help="every variable with its kind, states and meaning")
     _common(p, evidence=False)
@@ -73,13 +80,45 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, evidence=False, json_flag=False)
     p.add_argument("--format", required=True, choices=("bif", "xmlbif", "uai"))
     p.add_argument("file", help="the file to write")
+
+    p = sub.add_parser("score", help="batch scoring: posteriors and triage for every row of a CSV or Parquet file")
+    _common(p, evidence=False, json_flag=False)
+    p.add_argument("input", metavar="IN", help="cases, one per row (.csv or .parquet; - for CSV on stdin)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="every input row and column plus p_<cause>, triage, error (.csv or .parquet; - for stdout)")
+    p.add_argument("--chunk-size", metavar="N", type=_chunk_size, default=None,
+                   help="rows scored at a time (default 50000)")
+    p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
+                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs popliteal[dask])")
     return parser
 
 
 def _load_model(priors: str | None):
     from .api import load
 
-    return load(priors)
+    return load(priors, cache=True)
+
+
+def _draws(text: str) -> int:
+    from .uncertainty import MAX_DRAWS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= MAX_DRAWS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of draws from 1 to {MAX_DRAWS}, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
 
 
 def _print_json(obj) -> None:
@@ -87,17 +126,20 @@ def _print_json(obj) -> None:
 
 
 def cmd_query(args) -> int:
-    from .evidence import parse_items
-
-    evidence = parse_items(args.evidence)  # validate before loading anything heavy
+    evidence, scenario = _reasoning.evidence_from_args(args)  # validate before loading anything heavy
     model = _load_model(args.priors)
-    result = model.query(evidence)
+    result = model.query(evidence, uncertainty=args.uncertainty, seed=args.seed)
+    mpe = model.mpe(evidence) if args.mpe else None
     if args.plot:
         _write_plot(result, args.plot)
     if args.json:
-        _print_json(result.to_dict())
+        _print_json(_reasoning.decorate(result.to_dict(), scenario, mpe))
     else:
+        if scenario is not None:
+            print(_reasoning.scenario_header(scenario))
         print(result.table())
+        if mpe is not None:
+            print("\n" + mpe.text())
         print(f"\npriors digest: {result.posterior.digest}")
     return 0
 
@@ -193,6 +235,35 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _chunk_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of rows >= 1, got {text!r}")
+    return value
+
+
+def cmd_score(args) -> int:
+    from .batch import DEFAULT_CHUNK_SIZE, BatchError, score
+
+    try:
+        model = _load_model(args.priors)
+        summary = score(args.input, args.output, model=model, chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
+                        engine=args.engine, priors_dir=args.priors)
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or args.output}: {exc.strerror or exc}") from None
+    report = sys.stderr if args.output == "-" else sys.stdout
+    ignored = f"; columns passed through, not used: {', '.join(summary.ignored)}" if summary.ignored else ""
+    where = "standard output" if args.output == "-" else args.output
+    report.write(f"wrote {where}: {summary.rows} rows, {summary.errors} with an error, "
+                 f"{summary.seconds:.1f} s{ignored}\n")
+    return 0
+
+
 COMMANDS = {
     "query": cmd_query,
     "variables": cmd_variables,
@@ -200,6 +271,8 @@ COMMANDS = {
     "digest": cmd_digest,
     "cite": cmd_cite,
     "export": cmd_export,
+    "score": cmd_score,
+    **_reasoning.COMMANDS,  # explain, next, interview
 }
 
 

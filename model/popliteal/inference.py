@@ -2,12 +2,17 @@
 
 The network's tables are compiled once into numpy arrays. A query contracts
 them with one likelihood vector per variable with evidence (one-hot for a
-sure state, ``[L, 1-L]`` for soft evidence), using an einsum contraction
-path that opt_einsum plans once per pattern of observed variables and then
-reuses. Nodes that are neither observed, nor targets, nor ancestors of
-either are barren (they sum to one) and are left out. A leading batch axis
+sure state, ``[L, 1-L]`` for soft evidence), using einsum contraction
+paths that opt_einsum plans once per pattern of observed variables and then
+reuses. Variables that are not targets are summed out once, shared by all
+targets (variable elimination), before each target's final contraction.
+Nodes that are neither observed, nor targets, nor ancestors of either are
+barren (they sum to one) and are left out. A leading batch axis
 carries many cases at once, or many parameter draws for the uncertainty
-analysis.
+analysis. A batch of :data:`PLAN_MIN_BATCH` cases or more (with fixed
+tables) runs instead as one contraction with a backward pass that gives all
+targets at once (:mod:`popliteal.contraction`), which is what batch scoring
+uses.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.reference_query`) and
@@ -19,6 +24,7 @@ This module never imports pgmpy or matplotlib.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -29,6 +35,12 @@ from .evidence import Evidence, EvidenceError
 
 #: Below this probability of the evidence, the evidence is treated as impossible.
 IMPOSSIBLE = 1e-300
+#: Shared elimination stops before a factor exceeds this many entries per case
+#: (the size of the largest table, P(dvt | its ten parents)).
+MAX_SHARED_FACTOR = 4096
+#: From this many cases on (with fixed tables), a query runs as one contraction with a
+#: backward pass for all targets (:mod:`popliteal.contraction`), planned once per pattern.
+PLAN_MIN_BATCH = 16
 
 
 class ImpossibleEvidence(EvidenceError):
@@ -62,6 +74,7 @@ class Engine:
         self.batched_tables = batched_tables
         self._index = {n: i + 1 for i, n in enumerate(structure.NAMES)}  # symbol 0 is the batch axis
         self._expressions: dict[tuple, tuple] = {}
+        self._plans: dict[tuple, object] = {}  # batch plans, see _batch_plan
 
     @functools.cached_property
     def _ancestors(self) -> dict[str, frozenset[str]]:
@@ -80,7 +93,18 @@ class Engine:
         return [n for n in structure.NAMES if n in needed]
 
     def _expression(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
-        key = (observed, targets, batch if self.batched_tables else None)
+        """Plan a query pattern: shared elimination steps, then one contraction per target.
+
+        Every variable that is not a target is summed out of every target's
+        marginal, so it is eliminated once for all targets first (greedy
+        variable elimination, smallest resulting factor first, as long as the
+        result is no larger than the largest factor it replaces and holds at
+        most :data:`MAX_SHARED_FACTOR` entries per case). Each target's
+        marginal is then one planned contraction of the factors that remain.
+        A plan holds for any batch size; it is made per power of two of the
+        batch size, because sizes decide which eliminations pay.
+        """
+        key = (observed, targets, batch if self.batched_tables else batch.bit_length())
         cached = self._expressions.get(key)
         if cached is not None:
             return cached
@@ -88,26 +112,48 @@ class Engine:
 
         b = _symbol(0)
         nodes = self._relevant(frozenset(observed) | frozenset(targets))
-        terms, shapes = [], []
+        factors: list[tuple[str, tuple[int, ...]]] = []  # (indices, shape) of every operand and step result
         for name in nodes:
             var = structure.BY_NAME[name]
             idx = "".join(_symbol(self._index[v]) for v in (name, *var.parents))
-            table = self.tables[name]
             if self.batched_tables:
                 idx = b + idx
-            terms.append(idx)
-            shapes.append(table.shape)
+            factors.append((idx, self.tables[name].shape))
         for name in observed:
-            terms.append(b + _symbol(self._index[name]))
-            shapes.append((batch, len(structure.BY_NAME[name].states)))
-        terms.append(b)
-        shapes.append((batch,))
-        exprs = []
-        for target in targets:
-            out = b + _symbol(self._index[target])
-            exprs.append(opt_einsum.contract_expression(",".join(terms) + "->" + out, *shapes,
-                                                        optimize="auto"))
-        cached = (nodes, exprs)
+            factors.append((b + _symbol(self._index[name]), (batch, len(structure.BY_NAME[name].states))))
+        factors.append((b, (batch,)))
+        dims = {c: n for idx, shape in factors for c, n in zip(idx, shape)}
+        kept = {_symbol(self._index[t]) for t in targets}
+        nuisance = [_symbol(self._index[n]) for n in nodes if _symbol(self._index[n]) not in kept]
+        live = list(range(len(factors)))
+        steps = []
+        while nuisance:
+            best = None
+            for x in nuisance:
+                inputs = [i for i in live if x in factors[i][0]]
+                out = "".join(dict.fromkeys(c for i in inputs for c in factors[i][0] if c != x))
+                per_case = math.prod(dims[c] for c in out if c != b)
+                size = per_case * (batch if b in out else 1)
+                # spreading a table that is the same for every case over the batch pays only if it shrinks
+                spreads = b in out and any(b not in factors[i][0] for i in inputs)
+                largest = max(math.prod(factors[i][1]) for i in inputs)
+                if per_case <= MAX_SHARED_FACTOR and (not spreads or size <= largest) and (
+                        best is None or size < best[0]):
+                    best = (size, x, inputs, out)
+            if best is None:
+                break
+            size, x, inputs, out = best
+            spec = ",".join(factors[i][0] for i in inputs) + "->" + out
+            steps.append((tuple(inputs), opt_einsum.contract_expression(
+                spec, *(factors[i][1] for i in inputs), optimize="auto")))
+            factors.append((out, tuple(dims[c] for c in out)))
+            live = [i for i in live if i not in inputs] + [len(factors) - 1]
+            nuisance.remove(x)
+        terms = ",".join(factors[i][0] for i in live)
+        shapes = [factors[i][1] for i in live]
+        exprs = [opt_einsum.contract_expression(f"{terms}->{b}{_symbol(self._index[t])}", *shapes, optimize="auto")
+                 for t in targets]
+        cached = (nodes, tuple(steps), tuple(live), exprs)
         if len(self._expressions) > 256:
             self._expressions.clear()
         self._expressions[key] = cached
@@ -142,16 +188,32 @@ class Engine:
             if len(sizes) > 1:
                 raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
             batch = sizes.pop() if sizes else 1
+        if not self.batched_tables and batch >= PLAN_MIN_BATCH:
+            return self._batch_plan(observed, tuple(targets)).joint(self.tables, likelihoods, batch)
         operands_ev = []
         for name in observed:
             lik = np.asarray(likelihoods[name], dtype=float)
             if lik.ndim == 1:
                 lik = np.broadcast_to(lik, (batch, lik.shape[0]))
             operands_ev.append(lik)
-        nodes, exprs = self._expression(observed, tuple(targets), batch)
-        tables = [self.tables[n] for n in nodes]
-        ones = np.ones(batch)
-        return {t: expr(*tables, *operands_ev, ones) for t, expr in zip(targets, exprs)}
+        nodes, steps, live, exprs = self._expression(observed, tuple(targets), batch)
+        operands = [self.tables[n] for n in nodes] + operands_ev + [np.ones(batch)]
+        for inputs, step in steps:
+            operands.append(step(*(operands[i] for i in inputs)))
+        remaining = [operands[i] for i in live]
+        return {t: expr(*remaining) for t, expr in zip(targets, exprs)}
+
+    def _batch_plan(self, observed: tuple[str, ...], targets: tuple[str, ...]):
+        """The all-targets contraction for many cases (forward and backward pass), cached per pattern."""
+        from .contraction import Plan
+
+        key = (observed, targets)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            plan = self._plans[key] = Plan(self.tables, observed, targets)
+        return plan
 
     def marginals(
         self,

@@ -7,6 +7,7 @@ serves every figure.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from . import structure
@@ -35,10 +36,25 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+@contextlib.contextmanager
 def style():
-    """A context manager applying the project's matplotlib style."""
+    """A context manager applying the project's matplotlib style.
+
+    matplotlib restores every rcParam when a style context ends, including
+    ``interactive``, which Jupyter's inline backend switches on when the first
+    figure is made; if that happens inside the context, restoring it would
+    stop every later figure from showing. So ``interactive`` keeps the value
+    it has when the context ends.
+    """
     plt = _pyplot()
-    return plt.style.context(str(STYLE))
+    import matplotlib
+
+    with plt.style.context(str(STYLE)):
+        try:
+            yield
+        finally:
+            interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
 
 
 def plot_posteriors(result, ax=None, title: str | None = None):
@@ -62,17 +78,22 @@ def plot_posteriors(result, ax=None, title: str | None = None):
         probs = [result.probabilities[n] for n in names]
         colours = [DANGEROUS_COLOUR if n in structure.DANGEROUS else CAUSE_COLOUR for n in names]
         posterior = getattr(result, "posterior", result)
-        xerr = None
-        if getattr(posterior, "intervals", None):
-            lo = [result.probabilities[n] - posterior.intervals[n][0] for n in names]
-            hi = [posterior.intervals[n][1] - result.probabilities[n] for n in names]
-            xerr = [lo, hi]
-        ax.barh([n.replace("_", " ") for n in names], probs, color=colours, xerr=xerr,
-                error_kw={"ecolor": "#333333", "capsize": 3, "lw": 1})
-        for y, p in enumerate(probs):
-            ax.text(min(p + 0.01, 0.9), y, f"{p:.0%}", va="center", fontsize=8)
+        intervals = getattr(posterior, "intervals", None)
+        ax.barh([n.replace("_", " ") for n in names], probs, color=colours)
+        ends = probs
+        if intervals:  # drawn from the interval itself: the point need not lie at its centre
+            lows = [intervals[n][0] for n in names]
+            highs = [intervals[n][1] for n in names]
+            ax.errorbar([(a + b) / 2 for a, b in zip(lows, highs)], range(len(names)),
+                        xerr=[(b - a) / 2 for a, b in zip(lows, highs)], fmt="none", ecolor="#333333",
+                        capsize=3, lw=1)
+            ends = [max(p, h) for p, h in zip(probs, highs)]
+        for y, (p, end) in enumerate(zip(probs, ends)):
+            ax.text(min(end + 0.01, 0.9), y, f"{p:.0%}", va="center", fontsize=8)
         ax.set_xlim(0, 1)
-        ax.set_xlabel("posterior probability P(cause | evidence)")
+        draws = getattr(result, "draws", None)
+        ax.set_xlabel("posterior probability P(cause | evidence)"
+                      + (f"; 90% interval over {draws} draws of the priors" if intervals and draws else ""))
         if title is None:
             ev = result.evidence
             title = ", ".join(f"{k}={v}" for k, v in ev.items()) if ev else "no evidence (prior)"
@@ -93,7 +114,7 @@ def save(ax, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"{path}: the plot file must end in .png or .svg")
-    ax.figure.savefig(path, dpi=150)
+    ax.figure.savefig(path, dpi=150, bbox_inches="tight")
     _pyplot().close(ax.figure)
     return path
 
@@ -118,6 +139,15 @@ def _layers():
     return rows
 
 
+def _wrap(name: str) -> str:
+    """Break a long name at the underscore nearest its middle."""
+    cuts = [i for i, ch in enumerate(name) if ch == "_"]
+    if not cuts:
+        return name
+    cut = min(cuts, key=lambda i: abs(i - len(name) / 2))
+    return name[:cut] + "\n" + name[cut + 1:]
+
+
 def plot_network(result=None, ax=None, title: str | None = None):
     """Draw the network: risk factors on top, causes in the middle, findings below.
 
@@ -125,7 +155,7 @@ def plot_network(result=None, ax=None, title: str | None = None):
     ----------
     result : Assessment or Posterior, optional
         When given, each cause is labelled with its posterior and shaded by
-        it, and variables with evidence are outlined.
+        it, and variables with evidence, and their edges, are drawn in dark blue.
     ax : matplotlib Axes, optional
     """
     plt = _pyplot()
@@ -138,19 +168,28 @@ def plot_network(result=None, ax=None, title: str | None = None):
         for key, row in rows.items():
             for i, name in enumerate(row):
                 xy[name] = ((i + 0.5) / len(row), y_of[key])
-        for parent, child in structure.edges():
-            (x0, y0), (x1, y1) = xy[parent], xy[child]
-            ax.annotate("", xy=(x1, y1 + 0.08), xytext=(x0, y0 - 0.08),
-                        arrowprops={"arrowstyle": "-|>", "color": "#9aa5b1", "lw": 0.5, "alpha": 0.6,
-                                    "shrinkA": 0, "shrinkB": 0})
+        for name in rows[2]:  # a complication sits under the cause it complicates
+            parents = structure.BY_NAME[name].parents
+            xy[name] = (sum(xy[p][0] for p in parents) / len(parents), y_of[2])
         probs = getattr(result, "probabilities", {}) if result is not None else {}
         evidence = getattr(result, "evidence", {}) if result is not None else {}
+        for parent, child in structure.edges():
+            (x0, y0), (x1, y1) = xy[parent], xy[child]
+            touches = parent in evidence or child in evidence
+            props = {"arrowstyle": "-|>", "color": "#08306b" if touches else "#9aa5b1",
+                     "lw": 0.9 if touches else 0.5, "alpha": 0.85 if touches else 0.6, "shrinkA": 0, "shrinkB": 0}
+            if y0 == y1:  # within one row (age_group -> cancer): an arc above the row
+                dx = x1 - x0
+                props["connectionstyle"] = f"arc3,rad={-min(0.5, 0.04 / abs(dx)) * (1 if dx > 0 else -1):.3f}"
+                ax.annotate("", xy=(x1, y1 + 0.09), xytext=(x0, y0 + 0.09), arrowprops=props)
+            else:
+                ax.annotate("", xy=(x1, y1 + 0.08), xytext=(x0, y0 - 0.08), arrowprops=props)
         colours = {"risk_factor": "#fee08b", "cause": "#d9ef8b", "complication": "#fdae61", "finding": "#e0ecf4"}
         cmap = plt.get_cmap("Reds")
         for name, (x, y) in xy.items():
             var = structure.BY_NAME[name]
             face = colours[var.kind]
-            label = name.replace("_", "\n", 1) if len(name) > 12 else name
+            label = _wrap(name) if len(name) > 12 else name
             if name in probs:
                 face = cmap(0.15 + 0.75 * probs[name])
                 label = f"{label}\n{probs[name]:.0%}"
@@ -162,7 +201,426 @@ def plot_network(result=None, ax=None, title: str | None = None):
         for key, text in ((0, "risk factors"), (1, "causes"), (2, "complications"), (3, "findings")):
             ax.text(-0.01, y_of[key], text, ha="right", va="center", fontsize=9, style="italic")
         ax.set_xlim(-0.09, 1.0)
-        ax.set_ylim(-0.45, 3.45)
+        ax.set_ylim(-0.3, 3.6)
         ax.axis("off")
         ax.set_title(title or "popliteal: risk factors → causes → findings", fontsize=11)
+    return ax
+
+
+# --- figures for exploring scenarios (results of popliteal.scenarios) ---------------------------
+
+#: Colours of the scenarios in a comparison (red is kept for the dangerous causes).
+PALETTE = ("#4575b4", "#fdae61", "#1a9850", "#984ea3", "#a65628", "#35978f", "#999999", "#f781bf")
+_DANGEROUS_LINES = ("#b2182b", "#e34a33", "#fc8d59")
+_OTHER_LINES = ("#4575b4", "#1a9850", "#984ea3", "#a65628", "#35978f", "#666666", "#74add1", "#b8860b",
+                "#f781bf", "#01665e")
+#: One colour per cause in every sweep and trajectory: reds for the dangerous causes.
+CAUSE_LINE_COLOURS = {
+    **{c: _OTHER_LINES[i % len(_OTHER_LINES)]
+       for i, c in enumerate(c for c in structure.TARGETS if c not in structure.DANGEROUS)},
+    **{c: _DANGEROUS_LINES[i % len(_DANGEROUS_LINES)] for i, c in enumerate(structure.DANGEROUS)},
+}
+#: The label of a case the model holds impossible (as in ``popliteal.scenarios``).
+IMPOSSIBLE = "impossible"
+
+
+def _pretty(name: str) -> str:
+    return str(name).replace("_", " ")
+
+
+def _evidence_title(evidence, prefix: str = "", limit: int = 100) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in evidence.items()) if evidence else "no evidence"
+    text = prefix + text
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _colour_dangerous_labels(labels, names) -> None:
+    for label, name in zip(labels, names):
+        if name in structure.DANGEROUS:
+            label.set_color(DANGEROUS_COLOUR)
+
+
+def _top_causes(probabilities, top: int):
+    """The ``top`` causes with the highest maximum over the cases (NaN ignored)."""
+    import numpy as np
+
+    def peak(c):
+        values = np.asarray(probabilities[c], dtype=float)
+        return -np.nanmax(values) if np.isfinite(values).any() else 0.0
+
+    return sorted(structure.TARGETS, key=peak)[:top]
+
+
+def _triage_strip(ax, xs, levels) -> list:
+    """Draw a row of squares above the axes, coloured by each case's triage level.
+
+    Returns the legend handles of the levels present.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import blended_transform_factory
+
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    ax.scatter(xs, [1.03] * len(xs), c=[LEVEL_COLOURS.get(lv, "#bbbbbb") for lv in levels], marker="s", s=70,
+               transform=trans, clip_on=False, zorder=5)
+    ax.text(0.0, 1.03, "triage ", transform=ax.transAxes, ha="right", va="center", fontsize=7, style="italic")
+    present = [lv for lv in LEVEL_COLOURS if lv in set(levels)]
+    return [Line2D([], [], marker="s", linestyle="none", color=LEVEL_COLOURS[lv], label=f"triage: {lv}")
+            for lv in present]
+
+
+def _legend_with_triage(ax, triage_handles, **kwargs) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles + triage_handles, labels + [h.get_label() for h in triage_handles], **kwargs)
+
+
+def plot_comparison(comparison, ax=None, causes=None, title: str | None = None, marks=None):
+    """Side-by-side horizontal bars: each cause, one bar per scenario.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From ``model.compare({...})``.
+    ax : matplotlib Axes, optional
+    causes : sequence of str, optional
+        The causes to show, top to bottom; defaults to every cause, the highest
+        (over the scenarios) on top. With one cause, each scenario gets one bar,
+        coloured by its triage level.
+    title : str, optional
+    marks : mapping of str to float, optional
+        Reference probabilities drawn as labelled dotted vertical lines
+        (a triage threshold, a published prevalence).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    names, results = comparison.names, comparison.results
+    if causes is None:
+        causes = _top_causes({c: [r.probabilities[c] for r in results] for c in structure.TARGETS},
+                             len(structure.TARGETS))
+    causes = list(causes)
+    n = len(names)
+    with style():
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles: list = []
+        if len(causes) == 1:  # one cause: a bar per scenario, coloured by its triage level
+            (cause,) = causes
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8.5, 1.3 + 0.38 * n))
+            ys = list(range(n - 1, -1, -1))
+            probs = [r.probabilities[cause] for r in results]
+            ax.barh(ys, probs, height=0.7, color=[LEVEL_COLOURS[r.triage.level] for r in results])
+            for y, p in zip(ys, probs):
+                _bar_label(ax, p, y, f"{p:.1%}", 7.5)
+            ax.set_yticks(ys, list(names))
+            ax.set_ylim(-0.6, n - 0.4)
+            present = [lv for lv in LEVEL_COLOURS if any(r.triage.level == lv for r in results)]
+            handles = [Patch(color=LEVEL_COLOURS[lv], label=f"triage: {lv}") for lv in present]
+            xlabel, default_title = f"P({cause} = yes | scenario)", f"P({cause}) in each scenario"
+        else:
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8.5, 1.4 + 0.22 * len(causes) * max(n, 2)))
+            height = 0.8 / n
+            ys = list(range(len(causes) - 1, -1, -1))
+            for i, (name, result) in enumerate(zip(names, results)):
+                offsets = [y + 0.4 - height * (i + 0.5) for y in ys]
+                probs = [result.probabilities[c] for c in causes]
+                bars = ax.barh(offsets, probs, height=height * 0.92, color=PALETTE[i % len(PALETTE)])
+                handles.append(Patch(color=bars.patches[0].get_facecolor(),
+                                     label=f"{name} (triage: {result.triage.level})"))
+                if n <= 4:
+                    for y, p in zip(offsets, probs):
+                        if p >= 0.005:
+                            _bar_label(ax, p, y, f"{p:.0%}", 6.5)
+            ax.set_yticks(ys, [_pretty(c) for c in causes])
+            _colour_dangerous_labels(ax.get_yticklabels(), causes)
+            ax.set_ylim(-0.6, len(causes) - 0.4)
+            xlabel, default_title = "posterior probability P(cause | scenario)", \
+                "scenarios side by side (dangerous causes in red)"
+        ax.set_xlim(0, 1)
+        for k, (label, x) in enumerate((marks or {}).items()):
+            dash = (":", "--", "-.")[k % 3]
+            ax.axvline(x, color="#333333", linestyle=dash, lw=1.2)
+            handles.append(Line2D([], [], color="#333333", linestyle=dash, lw=1.2, label=label))
+        if len(causes) == 1:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        else:  # scenario names can be long: below the axes, under the x label
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), fontsize=8, frameon=False,
+                      ncol=2 if len(handles) > 3 else 1)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title or default_title, fontsize=10)
+        ax.figure.tight_layout()
+    return ax
+
+
+def _bar_label(ax, p: float, y: float, text: str, size: float) -> None:
+    """Write a bar's value after its end, or inside it when the bar nearly fills the axes."""
+    if p > 0.85:
+        ax.text(p - 0.01, y, text, va="center", ha="right", fontsize=size, color="white")
+    else:
+        ax.text(p + 0.01, y, text, va="center", fontsize=size)
+
+
+def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = None):
+    """Lines of ``P(cause | evidence)`` as one variable takes each value.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        From ``model.sweep(variable, ...)``.
+    ax : matplotlib Axes, optional
+    causes : sequence of str, optional
+        Defaults to the ``top`` causes with the highest maximum.
+    top : int
+    title : str, optional
+        Defaults to the base evidence.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import numbers
+
+    plt = _pyplot()
+    probs = sweep.probabilities
+    causes = list(causes) if causes is not None else _top_causes(probs, top)
+    numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in sweep.values)
+    xs = list(sweep.values) if numeric else list(range(len(sweep.values)))
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4.5))
+        for cause in causes:
+            dangerous = cause in structure.DANGEROUS
+            ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
+                    linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+        for x, value in zip(xs, sweep.values):
+            if value in sweep.impossible:
+                ax.text(x, 0.02, "impossible", rotation=90, ha="center", va="bottom", fontsize=7, color="#777777")
+        if not numeric:
+            ax.set_xticks(xs, [str(v) for v in sweep.values])
+        ax.set_xlabel("age in years" if sweep.variable == "age" else _pretty(sweep.variable))
+        ax.set_ylabel("P(cause | evidence)")
+        ax.set_ylim(0, 1)
+        ax.grid(True, axis="both")
+        strip = _triage_strip(ax, xs, [IMPOSSIBLE if r is None else r.triage.level for r in sweep.results])
+        _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.set_title(title or _evidence_title(sweep.base, "base: "), fontsize=9, pad=16)
+        ax.figure.tight_layout()
+    return ax
+
+
+def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str | None = None):
+    """How the posteriors move as findings are added one by one (a line per cause).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        From ``model.trajectory([...])``.
+    ax : matplotlib Axes, optional
+    causes : sequence of str, optional
+        Defaults to the ``top`` causes with the highest maximum along the way.
+    top : int
+    title : str, optional
+        Defaults to the evidence at the start.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    probs = trajectory.probabilities
+    causes = list(causes) if causes is not None else _top_causes(probs, top)
+    xs = list(range(len(trajectory.steps)))
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4.8))
+        for cause in causes:
+            dangerous = cause in structure.DANGEROUS
+            ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
+                    linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+        labels = ["start"] + [f"+ {_pretty(s)}" for s in trajectory.steps[1:]]
+        ax.set_xticks(xs, labels, rotation=30, ha="right")
+        ax.set_ylabel("P(cause | evidence so far)")
+        ax.set_ylim(0, 1)
+        ax.grid(True, axis="both")
+        strip = _triage_strip(ax, xs, [r.triage.level for r in trajectory.results])
+        _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.set_title(title or _evidence_title(trajectory.base, "start: "), fontsize=9, pad=16)
+        ax.figure.tight_layout()
+    return ax
+
+
+def plot_heatmap(grid, ax=None, cmap: str = "Reds", vmax: float | None = None, title: str | None = None):
+    """Annotated heat map of ``P(cause = yes)`` over a grid of cases.
+
+    Parameters
+    ----------
+    grid : Grid
+        From ``model.grid(var_a, var_b)`` or ``model.pairs([...])``. Cells the
+        model holds impossible are grey and say so.
+    ax : matplotlib Axes, optional
+    cmap : str
+    vmax : float, optional
+        Top of the colour scale; defaults to the largest cell.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    values = grid.matrix
+    finite = values[np.isfinite(values)]
+    top = vmax if vmax is not None else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(1.6 + 0.75 * len(grid.columns), 1.2 + 0.55 * len(grid.rows)))
+        colours = plt.get_cmap(cmap).with_extremes(bad="#e6e6e6")
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=0.0, vmax=top, aspect="auto")
+        for i in range(len(grid.rows)):
+            for j in range(len(grid.columns)):
+                p = values[i, j]
+                if np.isfinite(p):
+                    text = f"{p:.0%}" if p >= 0.095 else f"{p:.1%}"
+                    colour = "white" if p > 0.6 * top else "black"
+                else:
+                    text, colour = IMPOSSIBLE, "#777777"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
+        ax.set_xticks(range(len(grid.columns)), [_pretty(c) for c in grid.columns], rotation=35, ha="right")
+        ax.set_yticks(range(len(grid.rows)), [_pretty(r) for r in grid.rows])
+        ax.grid(False)
+        if grid.row_title != grid.column_title:
+            ax.set_ylabel(_pretty(grid.row_title))
+            ax.set_xlabel(_pretty(grid.column_title))
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"P({grid.cause} = yes)")
+        base = _evidence_title(grid.base, "base: ", limit=70)
+        ax.set_title(title or f"P({grid.cause}) — {base} (alone {grid.baseline:.1%})", fontsize=9)
+        ax.figure.tight_layout()
+    return ax
+
+
+#: Colours of the kinds of evidence behind a number.
+EVIDENCE_COLOURS = {"study": "#1a9850", "guideline": "#4575b4", "seed": "#984ea3", "estimate": "#f46d43"}
+
+
+def plot_parameters(parameters, ax=None, scale: str | None = None, title: str | None = None):
+    """Each number with its plausible range, its source and the kind of evidence behind it.
+
+    The source key and the kind of evidence (``study``, ``guideline``, ``seed``,
+    ``estimate``) are written at the right, in the kind's colour.
+
+    Parameters
+    ----------
+    parameters : pandas.DataFrame
+        From ``model.parameters(node)``: columns ``parameter, value, low, high,
+        scale, evidence, source``.
+    ax : matplotlib Axes, optional
+    scale : {"odds_ratio", "probability"}, optional
+        Which numbers to draw; defaults to the odds ratios when there are
+        any (on a log axis, with a line at 1), else the probabilities.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    if scale is None:
+        scale = "odds_ratio" if (parameters["scale"] == "odds_ratio").any() else "probability"
+    rows = parameters[parameters["scale"] == scale]
+    if rows.empty:
+        raise ValueError(f"no parameters on the {scale} scale to draw")
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 1.2 + 0.32 * len(rows)))
+        ys = list(range(len(rows) - 1, -1, -1))
+        for y, (_, row) in zip(ys, rows.iterrows()):
+            colour = EVIDENCE_COLOURS.get(row["evidence"], "#666666")
+            ax.errorbar([row["value"]], [y], xerr=[[row["value"] - row["low"]], [row["high"] - row["value"]]],
+                        fmt="o", color=colour, ecolor=colour, capsize=3, lw=1.4, markersize=5)
+            ax.annotate(f"{row['source']} · {row['evidence']}", (1.0, y), xycoords=("axes fraction", "data"),
+                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color=colour)
+        ax.set_yticks(ys, [str(p).split(".", 1)[-1] for p in rows["parameter"]])
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        if scale == "odds_ratio":
+            ax.set_xscale("log")
+            ax.axvline(1.0, color="#333333", lw=0.8)
+            ax.set_xlabel("odds ratio (dot) and plausible range (bar); log scale")
+        else:
+            ax.set_xlim(0, 1)
+            ax.set_xlabel("probability (dot) and plausible range (bar)")
+        nodes = sorted(set(rows["node"])) if "node" in rows else []
+        ax.set_title(title or f"where the numbers of {', '.join(nodes) or 'the model'} come from", fontsize=10)
+        ax.figure.tight_layout()
+    return ax
+
+
+FOR_COLOUR = "#1a9850"
+AGAINST_COLOUR = "#d73027"
+
+
+def plot_explanation(explanation, ax=None, title: str | None = None):
+    """Diverging bars of the evidence's weights, one block per explained cause.
+
+    Each piece of evidence is a bar: to the right (green) when it raises the
+    cause, to the left (red) when it lowers it; its length is the change in
+    the cause's log-odds when the piece is removed. A decisive piece (the
+    posterior is exactly 0 or 1) is drawn to the axis edge and marked.
+
+    Parameters
+    ----------
+    explanation : Explanation
+        From :func:`popliteal.explain.explain` (or ``model.explain``).
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the evidence.
+    """
+    plt = _pyplot()
+    blocks = []
+    for c in explanation.causes:
+        pieces = list(c.for_) + list(c.against)
+        blocks.append((c, pieces))
+    n_rows = sum(len(p) + 1 for _, p in blocks)
+    finite = [abs(p.weight) for _, ps in blocks for p in ps if p.weight is not None]
+    edge = max(finite + [0.5]) * 1.15
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 1.0 + 0.28 * max(n_rows, 3)))
+        y = n_rows
+        ticks, labels = [], []
+        for cause, pieces in blocks:
+            y -= 1
+            colour = DANGEROUS_COLOUR if cause.cause in structure.DANGEROUS else "#222222"
+            ax.text(-edge, y, f"{_pretty(cause.cause)}  {cause.posterior:.0%}", va="center", ha="left",
+                    fontsize=9, fontweight="bold", color=colour)
+            ax.axhline(y + 0.5, color="#bbbbbb", lw=0.6)
+            for piece in pieces:
+                y -= 1
+                weight = piece.weight
+                raises = piece in cause.for_
+                width = (edge if raises else -edge) if weight is None else weight
+                ax.barh(y, width, color=FOR_COLOUR if raises else AGAINST_COLOUR, height=0.7)
+                text = "decisive" if weight is None else f"{weight:+.2f}"
+                ax.text(width + (0.02 if width >= 0 else -0.02) * edge, y, text, va="center",
+                        ha="left" if width >= 0 else "right", fontsize=7)
+                ticks.append(y)
+                labels.append(piece.label)
+            if not pieces:
+                y -= 1
+                ax.text(0, y, "no evidence", ha="center", va="center", fontsize=7, style="italic")
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_yticks(ticks, labels)
+        ax.set_ylim(y - 0.6, n_rows - 0.4)
+        ax.set_xlim(-edge * 1.25, edge * 1.25)
+        ax.set_xlabel("weight: change in log-odds of the cause when the piece is removed "
+                      "(right raises, left lowers)")
+        if title is None:
+            title = _evidence_title(explanation.evidence, "why: ")
+        ax.set_title(title, fontsize=9)
+        ax.figure.tight_layout()
     return ax

@@ -577,6 +577,8 @@ class TriagePolicy:
     self_care_threshold: float
     advice_threshold: float
     dvt_safety_net: float
+    #: Red-flag questions are asked first while a dangerous cause is at least this probable.
+    red_flag_threshold: float
 
 
 def _sourced_text(ctx: _Ctx, obj: dict[str, Any], where: str) -> None:
@@ -588,8 +590,8 @@ def _load_triage(path: Path, references: dict[str, Any]) -> TriagePolicy:
     var = structure.Variable("triage", "policy", "")
     ctx = _Ctx(path.name, var, references)
     data = _mapping(ctx, _read_yaml(path.name, path.read_bytes()), "file")
-    _check_keys(ctx, data, "", {"rules", "evidence_rules", "self_care", "advice_threshold", "dvt_safety_net"},
-                {"population", "notes"})
+    _check_keys(ctx, data, "", {"rules", "evidence_rules", "self_care", "advice_threshold", "dvt_safety_net",
+                                "red_flag_threshold"}, {"population", "notes"})
     if not isinstance(data["rules"], list) or not data["rules"]:
         raise ctx.fail("rules", "must be a non-empty list")
     rules = []
@@ -631,4 +633,15 @@ def _load_triage(path: Path, references: dict[str, Any]) -> TriagePolicy:
         self_care_threshold=threshold,
         advice_threshold=_probability(ctx, data["advice_threshold"], "advice_threshold"),
         dvt_safety_net=_probability(ctx, data["dvt_safety_net"], "dvt_safety_net"),
+        red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]),
     )
+
+
+def _red_flag_threshold(ctx: _Ctx, raw: Any) -> float:
+    """The sourced ``red_flag_threshold`` entry of ``triage.yaml``."""
+    entry = _mapping(ctx, raw, "red_flag_threshold")
+    _check_keys(ctx, entry, "red_flag_threshold", {"threshold"}, {"threshold"} | _SOURCE_FIELDS)
+    value = _probability(ctx, entry["threshold"], "red_flag_threshold.threshold")
+    _sourced(ctx, entry, "red_flag_threshold", "triage.red_flag_threshold", value, "probability",
+             entry.get("range"))
+    return value

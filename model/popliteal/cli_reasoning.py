@@ -1,0 +1,205 @@
+"""The clinical-reasoning commands of the CLI: ``explain``, ``next``, ``interview``.
+
+Also the options these share with ``query``: ``--scenario FILE`` (evidence
+from a YAML file, see :mod:`popliteal.scenario_file`) and ``query --mpe``.
+Kept apart from :mod:`popliteal.cli` so that the parser stays readable; like
+it, this module imports nothing heavy until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+#: Help of ``-e``, shared by every command that takes evidence.
+EVIDENCE_HELP = (
+    "evidence, repeatable: NAME=STATE; age=YEARS (mapped to age_group); NAME=STATE:L for soft "
+    "(virtual) evidence, a finding reported with confidence L: P(report | STATE) = L and "
+    "P(report | the other state) = 1 - L, so :0.5 changes nothing and :1 is a sure finding "
+    "(L is not the probability of the finding)")
+
+SCENARIO_HELP = ("read evidence (and a title and notes) from a YAML scenario file; -e adds to it, and a "
+                 "variable given in both with different values is an error")
+
+EXPLAIN_DESCRIPTION = """\
+For each leading cause (the three most probable and any other at 5% or more):
+every piece of evidence for and against it, with its weight, the change in
+the cause's log-odds (natural log) when that piece is left out. exp(weight)
+is the likelihood ratio of the piece given the rest of the evidence. Also
+the unasked questions whose answers would move the cause most."""
+
+NEXT_DESCRIPTION = """\
+The unobserved findings and risk factors, best first, scored by the expected
+reduction (in bits) of the summed binary entropies of the causes' posteriors.
+Red-flag questions (breathlessness, calf swelling, calf tenderness) come first
+while a dangerous cause they screen for is at least red_flag_threshold
+(priors/triage.yaml) probable."""
+
+INTERVIEW_DESCRIPTION = """\
+Asks the most informative question, one at a time, and shows the three
+leading causes after each answer. Answers: yes, no (or a state name; an age
+in years for age_group); yes? / no? for a leaning answer (soft evidence with
+likelihood 0.7); unsure, the same as yes?; skip (never ask again); back (undo
+the last answer); quit. Stops when no red flag is pending and no answer with
+a probability of at least 5% to any remaining question would change the
+leading cause or the triage,
+when nothing is left worth asking, or after --max-questions; then prints the
+result. Answers may be piped on stdin (the end of the input stops it). With
+--json the questions go to stderr and stdout holds one JSON object."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def add_scenario_option(p: argparse.ArgumentParser) -> None:
+    """``--scenario FILE``."""
+    p.add_argument("--scenario", metavar="FILE", default=None, help=SCENARIO_HELP)
+
+
+def add_query_options(p: argparse.ArgumentParser) -> None:
+    """``--scenario`` and ``--mpe`` of ``popliteal query``."""
+    add_scenario_option(p)
+    p.add_argument("--mpe", action="store_true",
+                   help="also show the most probable joint combination of causes and complications "
+                        "(not the same as the per-cause probabilities)")
+
+
+def add_parsers(sub, common) -> None:
+    """Add ``explain``, ``next`` and ``interview`` to the subcommands ``sub``.
+
+    ``common`` adds ``-e``, ``--json`` and ``--priors`` (``popliteal.cli._common``).
+    """
+    raw = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("explain", help="the evidence for and against each leading cause, with weights",
+                       description=EXPLAIN_DESCRIPTION, formatter_class=raw)
+    common(p)
+    add_scenario_option(p)
+    p.add_argument("--plot", metavar="FILE", help="write a diverging bar chart of the weights (.png or .svg)")
+
+    p = sub.add_parser("next", help="the questions worth asking next, best first",
+                       description=NEXT_DESCRIPTION, formatter_class=raw)
+    common(p)
+    add_scenario_option(p)
+    p.add_argument("--limit", metavar="N", type=_positive, default=10,
+                   help="questions shown in the table (default 10; --json lists all)")
+
+    p = sub.add_parser("interview", help="ask the most informative question, one at a time",
+                       description=INTERVIEW_DESCRIPTION, formatter_class=raw)
+    common(p)
+    add_scenario_option(p)
+    p.add_argument("--max-questions", metavar="N", type=_positive, default=None,
+                   help="stop after N questions answered or skipped")
+
+
+def evidence_from_args(args):
+    """The evidence of ``-e`` merged with ``--scenario``; returns ``(Evidence, Scenario or None)``."""
+    from .evidence import parse_items
+
+    evidence = parse_items(args.evidence)
+    scenario = None
+    if getattr(args, "scenario", None):
+        from .scenario_file import load_scenario, merge
+
+        scenario = load_scenario(args.scenario)
+        evidence = merge(scenario, evidence)
+    return evidence, scenario
+
+
+def decorate(out: dict, scenario=None, mpe=None) -> dict:
+    """Add ``scenario`` and ``mpe`` to a JSON object when they were asked for."""
+    if scenario is not None:
+        out["scenario"] = scenario.to_dict()
+    if mpe is not None:
+        out["mpe"] = mpe.to_dict()
+    return out
+
+
+def scenario_header(scenario) -> str | None:
+    """A line naming the scenario for the text output."""
+    if scenario is None:
+        return None
+    title = f": {scenario.title}" if scenario.title else ""
+    notes = f"\nNotes: {scenario.notes}" if scenario.notes else ""
+    return f"Scenario {scenario.path}{title}{notes}"
+
+
+def _print_header(scenario) -> None:
+    header = scenario_header(scenario)
+    if header:
+        print(header)
+
+
+def cmd_explain(args) -> int:
+    from .cli import _load_model, _print_json, _write_plot
+
+    evidence, scenario = evidence_from_args(args)
+    model = _load_model(args.priors)
+    result = model.explain(evidence)
+    warnings = model.conflict(evidence).warning()
+    if args.plot:
+        _write_plot(result, args.plot)
+    if args.json:
+        out = decorate(result.to_dict(), scenario)
+        if warnings:
+            out["warnings"] = [warnings]
+        _print_json(out)
+    else:
+        _print_header(scenario)
+        print(result.table())
+        if warnings:
+            print(f"\nWarning: {warnings}")
+        print(f"\npriors digest: {model.digest}")
+    return 0
+
+
+def cmd_next(args) -> int:
+    from .cli import _load_model, _print_json
+
+    evidence, scenario = evidence_from_args(args)
+    model = _load_model(args.priors)
+    result = model.next_questions(evidence)
+    warnings = model.conflict(evidence).warning()
+    if args.json:
+        out = decorate(result.to_dict(), scenario)
+        if warnings:
+            out["warnings"] = [warnings]
+        _print_json(out)
+    else:
+        _print_header(scenario)
+        print(result.table(limit=args.limit))
+        if warnings:
+            print(f"\nWarning: {warnings}")
+        print(f"\npriors digest: {model.digest}")
+    return 0
+
+
+def cmd_interview(args) -> int:
+    from .cli import _load_model, _print_json
+    from .interview import run
+
+    evidence, scenario = evidence_from_args(args)
+    model = _load_model(args.priors)
+    model.posterior(evidence)  # impossible starting evidence: exit 2 before the first question
+    stream = sys.stderr if args.json else sys.stdout
+    header = scenario_header(scenario)
+    if header:
+        stream.write(header + "\n")
+    interview, reason = run(model, evidence, sys.stdin, stream, max_questions=args.max_questions)
+    if args.json:
+        _print_json(decorate(interview.to_dict(reason), scenario))
+    else:
+        print()
+        print(interview.assessment().table())
+        print(f"\nQuestions answered: {interview.questions_asked} ({interview.questions_skipped} skipped)")
+        print(f"priors digest: {model.digest}")
+    return 0
+
+
+COMMANDS = {"explain": cmd_explain, "next": cmd_next, "interview": cmd_interview}

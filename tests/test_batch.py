@@ -1,0 +1,289 @@
+"""Batch scoring (``popliteal score``, :mod:`popliteal.batch`).
+
+Oracle: one query per row through ``model.query`` (the single-case engine
+path, itself checked against pgmpy in ``test_inference_exact.py``): every
+posterior to 1e-12 and the same triage level. Around it: every row and
+column kept, in order, with its original text; bad rows flagged and blanked
+without touching the others; CSV and Parquet round trips; output that does
+not depend on the chunk size or the engine (pandas, Dask threads, a local
+Dask cluster); and the command line's one-line errors with exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from popliteal import batch, structure
+from popliteal.evidence import from_mapping
+
+EXE = [sys.executable, "-m", "popliteal"]
+P_COLUMNS = [f"p_{t}" for t in structure.TARGETS]
+
+
+def read_csv_text(path) -> pd.DataFrame:
+    """Every cell as the text in the file (empty cells as '')."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+
+
+def row_evidence(row: pd.Series, columns) -> dict:
+    return {c: row[c] for c in columns if str(row[c]).strip() != ""}
+
+
+@pytest.fixture(scope="module")
+def cases(model) -> pd.DataFrame:
+    """Cases drawn from the network with mixed hard, soft and missing cells, plus bad rows."""
+    rng = np.random.default_rng(11)
+    frame = batch.simulate_cases(model, 120, rng, observe=0.35, soft=0.2)
+    frame.insert(0, "id", [f"case-{i:03d}" for i in range(len(frame))])
+    frame["comment"] = ["plain", "with, comma", 'with "quotes"', "  padded  ", "ünïcödé", ""] * 20
+    frame["age"] = ""
+    frame.loc[3, "age"] = "67"
+    frame.loc[3, "age_group"] = ""
+    frame.loc[4, "age"] = "9"
+    frame.loc[4, "age_group"] = "child"  # agrees with the age
+    bad = {
+        10: ("calf_swelling", "maybe"),  # unknown state
+        20: ("calf_tenderness", "yes:1.5"),  # likelihood out of range
+        30: ("age", "150"),  # outside the model's ages
+        40: ("age", "old"),  # not a number
+    }
+    for i, (column, value) in bad.items():
+        frame.loc[i, column] = value
+    frame.loc[50, ["sex", "pregnant_or_postpartum"]] = ["male", "yes"]  # impossible
+    frame.loc[60, ["age", "age_group"]] = ["30", "child"]  # age and age_group disagree
+    return frame
+
+
+BAD_ROWS = {10: "unknown state 'maybe'", 20: "must be in (0, 1]", 30: "ages 2 to 120",
+            40: "age must be a number", 50: "impossible: sex=male with pregnant_or_postpartum=yes",
+            60: "given twice with different values"}
+
+
+@pytest.fixture(scope="module")
+def scored(model, cases, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch")
+    source = folder / "cases.csv"
+    cases.to_csv(source, index=False)
+    target = folder / "scored.csv"
+    summary = batch.score(str(source), str(target), model=model)
+    return source, target, summary
+
+
+def test_scores_equal_one_by_one_queries(model, cases, scored):
+    _, target, summary = scored
+    out = read_csv_text(target)
+    evidence_columns = [c for c in cases.columns if c in structure.BY_NAME or c == "age"]
+    checked = 0
+    for i, row in out.iterrows():
+        if i in BAD_ROWS:
+            continue
+        assert row["error"] == "", (i, row["error"])
+        result = model.query(row_evidence(cases.loc[i], evidence_columns))
+        for t in structure.TARGETS:
+            assert float(row[f"p_{t}"]) == pytest.approx(result.probabilities[t], abs=1e-12), (i, t)
+        assert row["triage"] == result.triage.level, i
+        checked += 1
+    assert checked == len(cases) - len(BAD_ROWS)
+    assert summary.rows == len(cases) and summary.errors == len(BAD_ROWS)
+    assert sum(summary.levels.values()) == checked
+
+
+def test_every_row_and_column_kept_in_order_with_original_values(cases, scored):
+    _, target, summary = scored
+    out = read_csv_text(target)
+    assert list(out.columns) == [*cases.columns, *batch.OUTPUT_COLUMNS]
+    assert len(out) == len(cases)
+    pd.testing.assert_frame_equal(out[list(cases.columns)], cases.astype(str).reset_index(drop=True),
+                                  check_dtype=False)
+    assert summary.ignored == ("id", "comment")
+
+
+def test_bad_rows_get_an_error_and_empty_posteriors_and_leave_good_rows_alone(model, cases, scored, tmp_path):
+    _, target, _ = scored
+    out = read_csv_text(target)
+    for i, fragment in BAD_ROWS.items():
+        assert fragment in out.loc[i, "error"], (i, out.loc[i, "error"])
+        assert "\n" not in out.loc[i, "error"]
+        assert (out.loc[i, P_COLUMNS] == "").all() and out.loc[i, "triage"] == ""
+    good = cases.drop(index=list(BAD_ROWS))
+    good.to_csv(tmp_path / "good.csv", index=False)
+    batch.score(str(tmp_path / "good.csv"), str(tmp_path / "good-out.csv"), model=model)
+    alone = read_csv_text(tmp_path / "good-out.csv")
+    pd.testing.assert_frame_equal(alone, out.drop(index=list(BAD_ROWS)).reset_index(drop=True))
+
+
+def test_tiny_chunks_give_identical_output(model, scored, tmp_path):
+    source, target, _ = scored
+    for size in (1, 7):
+        batch.score(str(source), str(tmp_path / f"c{size}.csv"), model=model, chunk_size=size)
+        assert (tmp_path / f"c{size}.csv").read_bytes() == target.read_bytes(), size
+
+
+@pytest.mark.parametrize("in_fmt,out_fmt", [("csv", "parquet"), ("parquet", "csv"), ("parquet", "parquet")])
+def test_csv_and_parquet_round_trips(model, cases, scored, tmp_path, in_fmt, out_fmt):
+    _, reference, _ = scored
+    source = tmp_path / f"cases.{in_fmt}"
+    typed = cases.copy()
+    typed["id"] = np.arange(len(cases), dtype=np.int64)  # a typed column a Parquet file keeps
+    if in_fmt == "csv":
+        typed.to_csv(source, index=False)
+    else:
+        typed.to_parquet(source, index=False)
+    target = tmp_path / f"scored.{out_fmt}"
+    batch.score(str(source), str(target), model=model, chunk_size=50)
+    out = read_csv_text(target) if out_fmt == "csv" else pd.read_parquet(target)
+    ref = read_csv_text(reference)
+    assert list(out.columns) == list(ref.columns) and len(out) == len(ref)
+    for c in P_COLUMNS:
+        got = pd.to_numeric(out[c]).to_numpy(dtype=float)
+        np.testing.assert_array_equal(got, pd.to_numeric(ref[c]).to_numpy(dtype=float))
+    assert out["triage"].fillna("").tolist() == ref["triage"].tolist()
+    assert out["error"].fillna("").tolist() == ref["error"].tolist()
+    assert [str(x) for x in out["id"]] == [str(i) for i in range(len(cases))]
+    text_columns = [c for c in cases.columns if c != "id"]
+    assert out[text_columns].astype(str).values.tolist() == cases[text_columns].values.tolist()
+    if in_fmt == out_fmt == "parquet":
+        assert str(pd.read_parquet(target)["id"].dtype) == "int64"  # the input's types are kept
+
+
+def test_dask_engine_gives_identical_output(model, scored, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    source, target, _ = scored
+    batch.score(str(source), str(tmp_path / "dask.csv"), model=model, chunk_size=40, engine="dask")
+    assert (tmp_path / "dask.csv").read_bytes() == target.read_bytes()
+
+
+def test_dask_on_a_local_cluster_gives_identical_output(model, cases, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    source = tmp_path / "cases.parquet"
+    pd.concat([cases] * 3, ignore_index=True).to_parquet(source, index=False, row_group_size=100)
+    batch.score(str(source), str(tmp_path / "pandas.parquet"), model=model)
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=2,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        batch.score(str(source), str(tmp_path / "dask.parquet"), model=model, engine="dask")
+    left = pd.read_parquet(tmp_path / "pandas.parquet")
+    pd.testing.assert_frame_equal(left, pd.read_parquet(tmp_path / "dask.parquet"))
+    assert len(left) == 3 * len(cases)
+
+
+def test_age_in_years_maps_to_age_group(model):
+    frame = pd.DataFrame({"age": ["8", "15", "40", "75", ""], "calf_swelling": ["yes"] * 5})
+    out = batch.score_frame(model, frame)
+    for years, (_, row) in zip([8, 15, 40, 75, None], out.iterrows()):
+        evidence = {"calf_swelling": "yes", **({"age": years} if years else {})}
+        assert row["p_dvt"] == pytest.approx(model.posterior(evidence).probabilities["dvt"], abs=1e-12)
+
+
+def test_empty_and_space_cells_are_unobserved_but_na_is_an_error(model):
+    frame = pd.DataFrame({"calf_swelling": ["", "   ", "NA"]})
+    out = batch.score_frame(model, frame)
+    prior = model.posterior({}).probabilities["dvt"]
+    assert out.loc[0, "p_dvt"] == pytest.approx(prior, abs=1e-12)
+    assert out.loc[1, "p_dvt"] == pytest.approx(prior, abs=1e-12)
+    assert "unknown state 'NA'" in out.loc[2, "error"] and np.isnan(out.loc[2, "p_dvt"])
+
+
+def test_header_only_file_gives_header_only_output(model, tmp_path):
+    (tmp_path / "empty.csv").write_text("id,calf_swelling\n")
+    summary = batch.score(str(tmp_path / "empty.csv"), str(tmp_path / "out.csv"), model=model)
+    assert summary.rows == 0
+    assert (tmp_path / "out.csv").read_text().strip() == ",".join(["id", "calf_swelling", *batch.OUTPUT_COLUMNS])
+
+
+def test_scored_rows_match_evidence_parsed_the_usual_way(model):
+    """A soft cell means what ``NAME=STATE:L`` means on the command line."""
+    frame = pd.DataFrame({"calf_swelling": ["yes:0.7"], "breathlessness": ["no"]})
+    out = batch.score_frame(model, frame)
+    post = model.posterior(from_mapping({"calf_swelling": "yes:0.7", "breathlessness": "no"}))
+    assert out.loc[0, "p_pulmonary_embolism"] == pytest.approx(post.probabilities["pulmonary_embolism"], abs=1e-12)
+
+
+@pytest.mark.parametrize("columns,fragment", [
+    (["id", "error"], "column 'error' collides with an output column"),
+    (["p_dvt"], "column 'p_dvt' collides"),
+    (["calf_swellin"], "did you mean calf_swelling"),
+    (["Calf_Swelling"], "did you mean calf_swelling"),
+    (["sex", "sex"], "column 'sex' appears twice"),
+])
+def test_layout_refuses_columns_that_would_mislead(columns, fragment):
+    with pytest.raises(batch.BatchError, match=fragment):
+        batch.layout(columns)
+
+
+def test_layout_passes_unknown_columns_through():
+    lay = batch.layout(["id", "sex", "age", "notes"])
+    assert lay.evidence == ("sex", "age") and lay.ignored == ("id", "notes")
+    assert lay.observed == ("age_group", "sex")
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def run(*args, stdin=None, cwd=None):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("POPLITEAL_PRIORS", None)
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, input=stdin, env=env, cwd=cwd,
+                          timeout=120)
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("popliteal: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_cli_score_writes_every_row_and_says_so(scored, tmp_path):
+    source, target, _ = scored
+    proc = run("score", str(source), "-o", str(tmp_path / "cli.csv"), "--chunk-size", "50")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    assert f"{len(read_csv_text(source))} rows, {len(BAD_ROWS)} with an error" in proc.stdout
+    assert "passed through, not used: id, comment" in proc.stdout
+    assert (tmp_path / "cli.csv").read_bytes() == target.read_bytes()
+
+
+def test_cli_score_reads_stdin_and_writes_stdout(model):
+    proc = run("score", "-", "-o", "-", stdin="id,calf_swelling,age\nA,yes,70\nB,,\n")
+    assert proc.returncode == 0, proc.stderr
+    from io import StringIO
+
+    out = pd.read_csv(StringIO(proc.stdout), dtype=str, keep_default_na=False)
+    assert out["id"].tolist() == ["A", "B"]
+    expected = model.posterior({"calf_swelling": "yes", "age": 70}).probabilities["dvt"]
+    assert float(out.loc[0, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
+    assert "wrote standard output: 2 rows" in proc.stderr
+
+
+def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
+    (tmp_path / "error.csv").write_text("id,error\n1,x\n")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    (tmp_path / "ragged.csv").write_text("a,calf_swelling\n1,yes\n2,no,extra\n")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "ok.csv").write_text("calf_swelling\nyes\n")
+    cases = [
+        (["score", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")], ["no such file"]),
+        (["score", str(tmp_path / "binary.csv"), "-o", str(tmp_path / "o.csv")], ["not a UTF-8 text file"]),
+        (["score", str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv")], ["cannot read as Parquet"]),
+        (["score", str(tmp_path / "ragged.csv"), "-o", str(tmp_path / "o.csv")], ["cannot read", "fields"]),
+        (["score", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "o.csv")], ["no header row"]),
+        (["score", str(tmp_path / "error.csv"), "-o", str(tmp_path / "o.csv")], ["'error' collides"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.xlsx")], ["must end in .csv or .parquet"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "nowhere" / "o.csv")], ["does not exist"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "ok.csv")], ["must not be the input"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.csv"), "--chunk-size", "0"], ["--chunk-size"]),
+        (["score", "-", "-o", str(tmp_path / "o.csv"), "--engine", "dask"], ["standard input"]),
+    ]
+    for args, fragments in cases:
+        assert_one_line_error(run(*args, stdin=""), *fragments)
+    assert not (tmp_path / "o.csv").exists()  # nothing half-written
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

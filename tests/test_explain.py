@@ -1,0 +1,295 @@
+"""Explanations, next questions, the most probable combination and conflict.
+
+Oracles: re-querying the exact engine one case at a time (brute force over the
+pieces of evidence and the hypothetical answers), pgmpy's VariableElimination
+(the reference engine) for the expected entropies and the joint over the
+causes, and hand-written definitions (Jensen's conflict measure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from popliteal import structure
+from popliteal.evidence import from_mapping
+from popliteal.explain import ASKABLE, RED_FLAGS, conflict, leading_causes, mpe, next_questions
+from popliteal.inference import ImpossibleEvidence
+from popliteal.network import reference_query
+
+CASES = [
+    {"age_group": "over_60", "long_travel": "yes", "calf_swelling": "yes", "calf_tenderness": "yes",
+     "popliteal_swelling": "no"},
+    {"osteoarthritis": "yes", "popliteal_swelling": "yes", "knee_locking": "yes:0.8", "sex": "female"},
+    {"age_group": "child", "recent_trauma": "yes", "limping": "yes", "night_pain_both_legs": "no"},
+]
+
+
+def logit(p):
+    return math.log(p) - math.log1p(-p)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_weights_against_bruteforce_requerying(model, case):
+    """weight = logit P(C | e) - logit P(C | e without the piece), by one query per piece."""
+    ev = model.evidence(case)
+    result = model.explain(ev)
+    full = model.posterior(ev).probabilities
+    prior = model.posterior({}).probabilities
+    assert [c.cause for c in result.causes] == leading_causes(model.posterior(ev))
+    for c in result.causes:
+        assert c.posterior == pytest.approx(full[c.cause], abs=1e-12)
+        pieces = {p.variable: p for p in c.for_ + c.against + c.neutral}
+        assert set(pieces) == ev.names  # every piece of evidence, none dropped
+        for name, piece in pieces.items():
+            without = model.posterior(ev.without(name)).probabilities[c.cause]
+            alone = model.posterior({name: ev.as_dict()[name]}).probabilities[c.cause]
+            assert piece.posterior_without == pytest.approx(without, abs=1e-10)
+            assert piece.weight == pytest.approx(logit(full[c.cause]) - logit(without), abs=1e-7)
+            assert piece.likelihood_ratio == pytest.approx(math.exp(piece.weight), rel=1e-9)
+            assert piece.weight_alone == pytest.approx(logit(alone) - logit(prior[c.cause]), abs=1e-7)
+            assert piece.state == ev.as_dict()[name].split(":")[0]
+        assert all(p.weight > 0 for p in c.for_) and all(p.weight < 0 for p in c.against)
+        assert [p.weight for p in c.for_] == sorted((p.weight for p in c.for_), reverse=True)
+        assert [p.weight for p in c.against] == sorted(p.weight for p in c.against)
+
+
+def test_soft_piece_reports_its_likelihood(model):
+    result = model.explain(CASES[1])
+    meniscus = result["meniscus_tear"]
+    locking = next(p for p in meniscus.for_ if p.variable == "knee_locking")
+    assert locking.likelihood == 0.8 and locking.to_dict()["likelihood"] == 0.8
+
+
+def test_weight_given_the_rest_equals_the_plain_likelihood_ratio_when_pieces_are_independent(model):
+    """calf_tingling has tibial_nerve_irritation as its only parent, so given the cause it is
+    independent of weight_training: each piece's likelihood ratio given the other is its
+    plain one, and weight == weight_alone exactly. (Hand check: the weight of calf_tingling
+    is log P(tingling | nerve) / P(tingling | no nerve), the two rows of calf_tingling.yaml.)"""
+    result = model.explain({"weight_training": "yes", "calf_tingling": "yes"}, top=len(structure.TARGETS))
+    nerve = result["tibial_nerve_irritation"]
+    assert {p.variable for p in nerve.for_} == {"weight_training", "calf_tingling"}
+    for piece in nerve.for_:
+        assert piece.weight == pytest.approx(piece.weight_alone, abs=1e-9)
+    table = model.priors.nodes["calf_tingling"].table  # axes: (calf_tingling, tibial_nerve_irritation)
+    tingling = next(p for p in nerve.for_ if p.variable == "calf_tingling")
+    assert tingling.weight == pytest.approx(math.log(table[0, 0] / table[0, 1]), abs=1e-9)
+
+
+def test_would_change_against_requerying(model):
+    ev = model.evidence(CASES[0])
+    result = model.explain(ev)
+    leader = model.posterior(ev).ranking[0]
+    for c in result.causes[:2]:
+        assert c.would_change, c.cause
+        spreads = []
+        for ch in c.would_change:
+            assert ch.variable not in ev.names and ch.variable in ASKABLE
+            for state, p in ch.posteriors.items():
+                post = model.posterior(ev.with_state(ch.variable, state))
+                assert p == pytest.approx(post.probabilities[c.cause], abs=1e-10)
+                assert (state in ch.changes_leader) == (post.ranking[0] != leader)
+            spreads.append(max(ch.posteriors.values()) - min(ch.posteriors.values()))
+        assert spreads == sorted(spreads, reverse=True)
+
+
+def test_explanation_json_follows_the_contract(model):
+    out = model.explain(CASES[0]).to_dict()
+    assert out["evidence"] == model.evidence(CASES[0]).as_dict()
+    first = out["causes"][0]
+    assert {"cause", "posterior", "for", "against"} <= set(first)
+    assert {"variable", "state", "weight"} <= set(first["for"][0])
+
+
+def entropy_bits(p):
+    return sum(-x * math.log2(x) for x in (p, 1 - p) if x > 0)
+
+
+@pytest.mark.parametrize("case, variables", [
+    ({"age_group": "over_60", "calf_swelling": "yes"}, ["sudden_severe_pain", "popliteal_swelling", "immobilization"]),
+    ({"recent_trauma": "yes", "knee_effusion": "yes"}, ["knee_locking", "age_group"]),
+])
+def test_next_question_scores_against_pgmpy(model, pgmpy_model, case, variables):
+    """Score = H(e) - sum_s P(s | e) H(e, s), H the summed binary entropies, all by pgmpy."""
+    ev = model.evidence(case)
+    nq = model.next_questions(ev)
+    scores = {q.variable: q.score for q in nq.questions}
+    targets = list(structure.TARGETS)
+    base = reference_query(pgmpy_model, targets + variables, dict(ev.hard))
+    h_base = sum(entropy_bits(base[t]["yes"]) for t in targets)
+    assert nq.entropy == pytest.approx(h_base, abs=1e-9)
+    for var in variables:
+        expected = 0.0
+        for state in structure.BY_NAME[var].states:
+            p_state = base[var][state]
+            if p_state == 0:
+                continue
+            post = reference_query(pgmpy_model, targets, {**ev.hard, var: state})
+            expected += p_state * sum(entropy_bits(post[t]["yes"]) for t in targets)
+        assert scores[var] == pytest.approx(h_base - expected, abs=1e-9), var
+        q = next(q for q in nq.questions if q.variable == var)
+        assert q.answers == pytest.approx({s: base[var][s] for s in structure.BY_NAME[var].states}, abs=1e-9)
+
+
+def test_red_flags_first_while_dvt_is_plausible(model):
+    policy = model.priors.triage
+    ev = {"age_group": "over_60", "long_travel": "yes", "popliteal_swelling": "yes"}
+    nq = model.next_questions(ev)
+    assert nq.posterior.probabilities["dvt"] >= policy.red_flag_threshold
+    flagged = [q.variable for q in nq.questions if q.red_flag]
+    assert set(flagged) == set(RED_FLAGS)
+    assert [q.variable for q in nq.questions[:len(flagged)]] == flagged
+    assert [q.score for q in nq.questions[:3]] == sorted((q.score for q in nq.questions[:3]), reverse=True)
+    # the threshold comes from priors/triage.yaml: above P(dvt), nothing is a red flag
+    strict = dataclasses.replace(policy, red_flag_threshold=0.99)
+    plain = next_questions(model.engine, model.evidence(ev), strict)
+    assert not any(q.red_flag for q in plain.questions)
+    assert [q.score for q in plain.questions] == sorted((q.score for q in plain.questions), reverse=True)
+
+
+def test_no_red_flag_when_no_dangerous_cause_is_plausible(model):
+    ev = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "calf_swelling": "no",
+          "calf_tenderness": "no"}
+    nq = model.next_questions(ev)
+    p = nq.posterior.probabilities
+    assert all(p[c] < model.priors.triage.red_flag_threshold for c in ("dvt", "pulmonary_embolism"))
+    assert not any(q.red_flag for q in nq.questions)
+
+
+def test_every_unobserved_question_is_ranked_or_listed_as_not_worth_asking(model):
+    ev = model.evidence({"sex": "male", "calf_swelling": "yes"})
+    nq = model.next_questions(ev)
+    listed = [q.variable for q in nq.questions] + list(nq.not_worth_asking)
+    assert sorted(listed) == sorted(n for n in ASKABLE if n not in ev.names)
+    assert "pregnant_or_postpartum" in nq.not_worth_asking  # its answer is implied for a man
+    assert all(q.score >= 0 for q in nq.questions)
+
+
+def test_rationale_names_the_causes_moving_most_in_opposite_directions(model):
+    ev = model.evidence({"age_group": "over_60", "calf_swelling": "yes"})
+    q = next(q for q in model.next_questions(ev).questions if q.variable == "sudden_severe_pain")
+    yes = model.posterior(ev.with_state("sudden_severe_pain", "yes")).probabilities
+    no = model.posterior(ev.with_state("sudden_severe_pain", "no")).probabilities
+    delta = {t: yes[t] - no[t] for t in structure.TARGETS}
+    up, down = max(delta, key=delta.get), min(delta, key=delta.get)
+    assert q.rationale.startswith(f"separates {up} from {down}")
+
+
+def mpe_by_pgmpy(pgmpy_model, evidence):
+    from pgmpy.inference import VariableElimination
+
+    targets = [t for t in structure.TARGETS if t not in evidence]  # pgmpy refuses observed query variables
+    factor = VariableElimination(pgmpy_model).query(targets, evidence=evidence or None, joint=True,
+                                                    show_progress=False)
+    values = factor.values / factor.values.sum()
+    index = np.unravel_index(np.argmax(values), values.shape)
+    present = {v for v, i in zip(factor.variables, index) if factor.state_names[v][i] == "yes"}
+    present |= {t for t in structure.TARGETS if evidence.get(t) == "yes"}
+    return present, float(values[index])
+
+
+@pytest.mark.parametrize("case", [
+    {},
+    {"popliteal_swelling": "yes", "osteoarthritis": "yes"},
+    {"age_group": "over_60", "calf_swelling": "yes", "sudden_severe_pain": "yes"},
+    {"immobilization": "yes", "breathlessness": "yes"},
+    {"popliteal_swelling": "yes", "bakers_cyst": "no", "age_group": "adult"},  # evidence on a cause itself
+])
+def test_mpe_against_pgmpy_joint(model, pgmpy_model, case):
+    result = model.mpe(case)
+    present, p = mpe_by_pgmpy(pgmpy_model, model.evidence(case).hard)
+    assert set(result.present) == present
+    assert result.probability == pytest.approx(p, abs=1e-10)
+    assert all(a.probability <= result.probability for a in result.alternatives)
+
+
+def test_mpe_differs_from_the_marginals_where_causes_co_occur(model):
+    """The combination holds each cause it names; its probability is at most each of their marginals."""
+    case = {"popliteal_swelling": "yes", "osteoarthritis": "yes"}
+    result = model.mpe(case)
+    probs = model.posterior(case).probabilities
+    assert all(result.probability <= probs[c] + 1e-12 for c in result.present)
+    assert "most probable combination" in result.text().lower()
+    assert result.to_dict()["causes"] == list(result.present)
+
+
+def p_evidence(model, items):
+    return model.posterior(items).p_evidence
+
+
+def test_conflict_against_its_definition(model):
+    items = {"age_group": "over_60", "night_pain_both_legs": "yes", "calf_swelling": "yes"}
+    c = model.conflict(items)
+    singles = sum(math.log(p_evidence(model, {k: v})) for k, v in items.items())
+    assert c.score == pytest.approx(singles - math.log(p_evidence(model, items)), abs=1e-9)
+    pairs = {}
+    for a in items:
+        for b in items:
+            if a < b:
+                joint = p_evidence(model, {a: items[a], b: items[b]})
+                pairs[(a, b)] = math.log(p_evidence(model, {a: items[a]}) * p_evidence(model, {b: items[b]}) / joint)
+    worst = max(pairs, key=pairs.get)
+    assert {s.split("=")[0] for s in c.pair} == set(worst)
+    assert c.pair_score == pytest.approx(pairs[worst], abs=1e-9)
+
+
+def test_conflict_is_positive_for_clashing_evidence_and_warns(model):
+    clash = {"night_pain_both_legs": "yes", "age_group": "over_60"}  # growing pains belong to children
+    c = model.conflict(clash)
+    assert c.score > 0 and c.conflicting
+    assert set(c.pair) == {"night_pain_both_legs=yes", "age_group=over_60"}
+    result = model.query(clash)
+    assert result.warnings and "night_pain_both_legs=yes" in result.warnings[0]
+    assert result.to_dict()["warnings"] == list(result.warnings)
+    assert "Warning:" in result.table()
+
+
+@pytest.mark.parametrize("coherent", [
+    {"calf_swelling": "yes", "calf_tenderness": "yes", "skin_discoloration": "yes"},
+    {"recent_trauma": "yes", "knee_effusion": "yes", "knee_locking": "yes"},
+    {"age_group": "child", "night_pain_both_legs": "yes", "recent_trauma": "no"},
+])
+def test_conflict_is_not_positive_for_coherent_evidence(model, coherent):
+    c = model.conflict(coherent)
+    assert c.score <= 0 and not c.conflicting and c.warning() is None
+    assert "warnings" not in model.query(coherent).to_dict()
+
+
+def test_one_piece_of_evidence_never_conflicts(model):
+    assert model.conflict({"calf_swelling": "yes"}).score == 0.0
+
+
+@pytest.mark.parametrize("method", ["explain", "next_questions", "mpe", "conflict"])
+def test_impossible_evidence_still_raises(model, method):
+    with pytest.raises(ImpossibleEvidence, match="impossible"):
+        getattr(model, method)({"sex": "male", "pregnant_or_postpartum": "yes"})
+
+
+def test_plot_explanation_draws_a_bar_per_piece(model, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from popliteal.plotting import save
+
+    result = model.explain(CASES[0])
+    ax = result.plot()
+    n_pieces = sum(len(c.for_) + len(c.against) for c in result.causes)
+    assert len(ax.patches) == n_pieces
+    widths = sorted(round(p.get_width(), 9) for p in ax.patches)
+    weights = sorted(round(p.weight, 9) for c in result.causes for p in c.for_ + c.against)
+    assert widths == weights
+    assert save(ax, tmp_path / "why.png").stat().st_size > 1000
+
+
+def test_what_if_rows_sum_to_the_current_posterior(model):
+    """Law of total probability: sum_s P(s | e) P(C | e, s) = P(C | e) for every question."""
+    ev = from_mapping({"age_group": "adult", "calf_swelling": "yes"})
+    nq = model.next_questions(ev)
+    base = np.array([nq.posterior.probabilities[t] for t in structure.TARGETS])
+    for var in nq.whatif.variables:
+        answers = nq.whatif.answers(var)
+        total = sum(p * post for _, p, post in answers)
+        assert total == pytest.approx(base, abs=1e-10), var
