@@ -72,7 +72,7 @@ class Plan:
     """
 
     def __init__(self, tables: Mapping[str, np.ndarray], observed: Sequence[str], targets: Sequence[str],
-                 batched_tables: bool = False):
+                 batched_tables: bool = False, trials: int = PLAN_TRIALS):
         self.observed = tuple(observed)
         self.targets = tuple(targets)
         self.batched_tables = batched_tables
@@ -105,7 +105,7 @@ class Plan:
                                                      if t in self._evidence_leaf}
         wants = [i in wanted for i in range(n_leaves)]
         const = [i < len(nodes) and not batched_tables for i in range(n_leaves)]
-        self._steps = _plan(self._factors, cards, const, wants, PLAN_TRIALS)
+        self._steps = _plan(self._factors, cards, const, wants, trials)
         for step in self._steps:
             wants.append(any(wants[i] for i in step.inputs))
             const.append(all(const[i] for i in step.inputs))
