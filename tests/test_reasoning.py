@@ -6,7 +6,7 @@ import pytest
 
 from popliteal import structure
 from popliteal.inference import Posterior
-from popliteal.reasoning import ADVICE, assess, triage
+from popliteal.reasoning import ADVICE, PECH, SEE_DOCTOR_IF_NO_BETTER, assess, triage
 
 
 def posterior(evidence=None, **probs):
@@ -56,10 +56,17 @@ def test_evidence_rules_fire_whatever_the_posteriors(policy):
 
 
 def test_advice_of_every_likely_cause_is_given(policy):
-    result = assess(posterior(meniscus_tear=0.5, dvt=0.3), policy)
+    result = assess(posterior({"recent_trauma": "yes"}, meniscus_tear=0.5, dvt=0.3), policy)
     for text in ADVICE["meniscus_tear"] + ADVICE["dvt"]:
         assert text in result.advice
     assert result.advice[-1].startswith("This is not medical advice")
+
+
+def test_seed_says_pech_is_for_pain_after_a_fall(policy):
+    """'For pain after a fall, the PECH rule generally applies first' — not without a fall."""
+    for evidence in ({}, {"recent_trauma": "no"}):
+        result = assess(posterior(evidence, meniscus_tear=0.5), policy)
+        assert PECH not in result.advice and SEE_DOCTOR_IF_NO_BETTER in result.advice
 
 
 def test_every_cause_has_advice():

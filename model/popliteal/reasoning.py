@@ -239,7 +239,7 @@ def advice(posterior: Posterior, level: str, policy: TriagePolicy) -> tuple[str,
     for cause, texts in ADVICE.items():
         if p[cause] >= policy.advice_threshold or cause == leader:
             items.extend(t for t in texts if t not in items)
-    if ev.get("recent_trauma") == "no" and PECH in items:  # the PECH rule is for pain after a fall
+    if ev.get("recent_trauma") != "yes" and PECH in items:  # the article: "for pain after a fall"
         items.remove(PECH)
     if not any(t in items for t in ADVICE["dvt"]) and p["dvt"] >= policy.dvt_safety_net:
         items.append(DVT_SAFETY_NET)
