@@ -137,45 +137,40 @@ def _print_header(scenario) -> None:
 
 
 def cmd_explain(args) -> int:
-    from .cli import _load_model, _print_json, _write_plot
+    from .cli import _load_model, _write_plot
 
     evidence, scenario = evidence_from_args(args)
     model = _load_model(args.priors)
     result = model.explain(evidence)
-    warnings = model.conflict(evidence).warning()
     if args.plot:
         _write_plot(result, args.plot)
-    if args.json:
-        out = decorate(result.to_dict(), scenario)
-        if warnings:
-            out["warnings"] = [warnings]
-        _print_json(out)
-    else:
-        _print_header(scenario)
-        print(result.table())
-        if warnings:
-            print(f"\nWarning: {warnings}")
-        print(f"\npriors digest: {model.digest}")
-    return 0
+    return _emit(args, model, evidence, scenario, result, result.table())
 
 
 def cmd_next(args) -> int:
-    from .cli import _load_model, _print_json
+    from .cli import _load_model
 
     evidence, scenario = evidence_from_args(args)
     model = _load_model(args.priors)
     result = model.next_questions(evidence)
-    warnings = model.conflict(evidence).warning()
+    return _emit(args, model, evidence, scenario, result, result.table(limit=args.limit))
+
+
+def _emit(args, model, evidence, scenario, result, table: str) -> int:
+    """Print a result of explain/next as JSON or as its table, with any conflict warning."""
+    from .cli import _print_json
+
+    warning = model.conflict(evidence).warning()
     if args.json:
         out = decorate(result.to_dict(), scenario)
-        if warnings:
-            out["warnings"] = [warnings]
+        if warning:
+            out["warnings"] = [warning]
         _print_json(out)
     else:
         _print_header(scenario)
-        print(result.table(limit=args.limit))
-        if warnings:
-            print(f"\nWarning: {warnings}")
+        print(table)
+        if warning:
+            print(f"\nWarning: {warning}")
         print(f"\npriors digest: {model.digest}")
     return 0
 
