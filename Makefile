@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make run: an example query (table), its JSON and a plot in figures/example-query.png
+## make run: an example query (its table, triage and advice) and a plot in figures/example-query.png
 run: venv
 	mkdir -p figures
 	$(BIN)/popliteal query -e age=67 -e long_travel=yes -e calf_swelling=yes -e calf_tenderness=yes \
