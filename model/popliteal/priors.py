@@ -550,12 +550,17 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
 
 @dataclass(frozen=True)
 class TriageRule:
-    """Raise the triage to ``level`` when ``P(cause = yes)`` reaches ``threshold``."""
+    """Raise the triage to ``level`` when ``P(cause = yes)`` reaches ``threshold``.
+
+    A rule with ``when`` applies only while the evidence holds every state of it
+    (a lower threshold for a symptomatic patient, say).
+    """
 
     level: str
     cause: str
     threshold: float
     reasoning: str
+    when: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -599,14 +604,18 @@ def _load_triage(path: Path, references: dict[str, Any]) -> TriagePolicy:
         where = f"rules[{i}]"
         rule = _mapping(ctx, rule, where)
         _check_keys(ctx, rule, where, {"level", "cause", "threshold"},
-                    {"level", "cause", "threshold"} | _SOURCE_FIELDS)
+                    {"level", "cause", "threshold", "when"} | _SOURCE_FIELDS)
+        when = {k: _state(v) for k, v in _mapping(ctx, rule.get("when") or {}, f"{where}.when").items()}
+        for name, state in when.items():
+            if name not in structure.BY_NAME or state not in structure.BY_NAME[name].states:
+                raise ctx.fail(f"{where}.when.{name}", f"no variable {name!r} with state {state!r}")
         if rule["level"] not in LEVELS[:-1]:
             raise ctx.fail(f"{where}.level", f"must be one of {', '.join(LEVELS[:-1])}, got {rule['level']!r}")
         if rule["cause"] not in structure.TARGETS:
             raise ctx.fail(f"{where}.cause", f"{rule['cause']!r} is not a cause or complication")
         value = _probability(ctx, rule["threshold"], f"{where}.threshold")
         param = _sourced(ctx, rule, where, f"triage.{rule['cause']}", value, "probability", rule.get("range"))
-        rules.append(TriageRule(rule["level"], rule["cause"], value, param.reasoning or ""))
+        rules.append(TriageRule(rule["level"], rule["cause"], value, param.reasoning or "", when))
     evidence_rules = []
     for i, rule in enumerate(data["evidence_rules"] or []):
         where = f"evidence_rules[{i}]"

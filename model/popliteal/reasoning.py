@@ -208,11 +208,12 @@ def triage(posterior: Posterior, policy: TriagePolicy) -> Triage:
     """Return the most urgent level whose rule fires, with every reason at that level."""
     p = posterior.probabilities
     fired: dict[str, list[str]] = {level: [] for level in LEVELS}
-    for rule in policy.rules:
-        if p[rule.cause] >= rule.threshold:
-            fired[rule.level].append(
-                f"P({rule.cause}) = {p[rule.cause]:.1%} reaches the {rule.level} threshold of {rule.threshold:.0%}")
     ev = posterior.evidence
+    for rule in policy.rules:
+        if p[rule.cause] >= rule.threshold and all(ev.get(k) == v for k, v in rule.when.items()):
+            given = "".join(f" with {k}={v}" for k, v in rule.when.items())
+            fired[rule.level].append(f"P({rule.cause}) = {p[rule.cause]:.1%} reaches the {rule.level} "
+                                     f"threshold of {rule.threshold:.0%}{given}")
     for erule in policy.evidence_rules:
         if all(ev.get(k) == v for k, v in erule.when.items()):
             fired[erule.level].append(erule.reason)
