@@ -21,7 +21,7 @@ def policy(model):
 
 
 def threshold(policy, cause):
-    return next(r.threshold for r in policy.rules if r.cause == cause)
+    return next(r.threshold for r in policy.rules if r.cause == cause and not r.when)
 
 
 def test_a_dvt_at_the_threshold_is_never_sent_home(policy):
@@ -76,3 +76,12 @@ def test_every_cause_has_advice():
 def test_levels_are_ordered_most_urgent_first(policy):
     result = triage(posterior(pulmonary_embolism=0.5, dvt=0.9, meniscus_tear=0.9), policy)
     assert result.level == "emergency"
+
+
+def test_symptomatic_patient_goes_to_emergency_at_a_lower_pe_threshold(policy):
+    """priors/triage.yaml: P(PE) >= 5% with breathlessness, >= 15% when it was not asked."""
+    symptomatic = [r for r in policy.rules if r.cause == "pulmonary_embolism" and r.when]
+    assert symptomatic and symptomatic[0].when == {"breathlessness": "yes"}
+    p = (symptomatic[0].threshold + threshold(policy, "pulmonary_embolism")) / 2
+    assert triage(posterior({"breathlessness": "yes"}, pulmonary_embolism=p), policy).level == "emergency"
+    assert triage(posterior({}, pulmonary_embolism=p, dvt=0.9), policy).level == "urgent"
