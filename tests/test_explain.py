@@ -16,7 +16,7 @@ import pytest
 
 from popliteal import structure
 from popliteal.evidence import from_mapping
-from popliteal.explain import ASKABLE, RED_FLAGS, conflict, leading_causes, mpe, next_questions
+from popliteal.explain import ASKABLE, RED_FLAGS, leading_causes, next_questions
 from popliteal.inference import ImpossibleEvidence
 from popliteal.network import reference_query
 

@@ -392,10 +392,7 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
     with style():
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
-        for cause in causes:
-            dangerous = cause in structure.DANGEROUS
-            ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
-                    linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+        _cause_lines(ax, xs, probs, causes)
         for x, value in zip(xs, sweep.values):
             if value in sweep.impossible:
                 ax.text(x, 0.02, "impossible", rotation=90, ha="center", va="bottom", fontsize=7, color="#777777")
@@ -410,6 +407,14 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
         ax.set_title(title or _evidence_title(sweep.base, "base: "), fontsize=9, pad=16)
         ax.figure.tight_layout()
     return ax
+
+
+def _cause_lines(ax, xs, probs, causes) -> None:
+    """One line per cause; dangerous causes solid and thicker."""
+    for cause in causes:
+        dangerous = cause in structure.DANGEROUS
+        ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
+                linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
 
 
 def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str | None = None):
@@ -437,10 +442,7 @@ def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str |
     with style():
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.8))
-        for cause in causes:
-            dangerous = cause in structure.DANGEROUS
-            ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
-                    linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+        _cause_lines(ax, xs, probs, causes)
         labels = ["start"] + [f"+ {_pretty(s)}" for s in trajectory.steps[1:]]
         ax.set_xticks(xs, labels, rotation=30, ha="right")
         ax.set_ylabel("P(cause | evidence so far)")
