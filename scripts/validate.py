@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "model"))
 
 import matplotlib  # noqa: E402
+import yaml  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,6 +38,8 @@ DOCS = ROOT / "docs"
 VIGNETTES = ROOT / "tests" / "vignettes"
 WELLS = ROOT / "tests" / "data" / "wells_calibration.yaml"
 BASELINE = ROOT / "tests" / "data" / "validation_baseline.json"
+MISS_REASONS = ROOT / "tests" / "data" / "miss_reasons.yaml"
+COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "published cases, new"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
@@ -111,6 +114,9 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
     top_params = plot_tornado(sens, figs / "validation-tornado.png")
     ranges = posterior_ranges(model, vignettes)
     s = scores.summary
+    cohorts = sorted({v.cohort for v in vignettes})
+    by_cohort = {c: validation.score_vignettes(model, [v for v in vignettes if v.cohort == c]) for c in cohorts}
+    reasons = yaml.safe_load(MISS_REASONS.read_text(encoding="utf-8")) if MISS_REASONS.exists() else {}
 
     lines = [
         "# Validation report",
@@ -120,37 +126,47 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source (case "
-        "reports, reviews, the seed article) by a team member who did not look at the model's numbers. The "
-        "leading diagnosis is the most specific one (an intact cyst scores P(cyst) − P(rupture), a DVT "
-        "without embolism P(dvt) − P(PE)); top-3 counts a parent as shown when its complication is.",
+        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Two "
+        "cohorts: the in-house cases written with the first network (2026-11), and the cases written from "
+        "published case reports and case-based teaching material (`cohort: published-2026-11`), encoded "
+        "from the presentation only and committed before the model was run on them (the git history "
+        "shows it). The leading diagnosis is the most specific one (a DVT without embolism scores "
+        "P(dvt) − P(PE)); top-3 counts every expected cause, a DVT as shown when its embolism is.",
         "",
-        "| measure | popliteal | symptom checkers (Semigran 2015) | physicians (Semigran 2016) |",
-        "| --- | --- | --- | --- |",
-        f"| correct leading cause (top-1) | {s['top1']:.0%} | 34% | 72% |",
-        f"| expected causes in the top 3 | {s['top3']:.0%} | 51% | 84% |",
-        f"| triage exactly as expected | {s['triage_exact']:.0%} | 57% | — |",
-        f"| triage as urgent as expected or more (safe) | {s['triage_safe']:.0%} | — | — |",
-        f"| under-triage (all / of {s['urgent_cases']} urgent or emergency cases) | {s['under_triage']} / "
-        f"{s['urgent_under_triaged']} | — | — |",
-        f"| over-triage | {s['over_triage']} | — | — |",
+        "| measure | " + " | ".join(COHORT_TITLES.get(c, c) for c in cohorts) + " | all | symptom checkers "
+        "(Semigran 2015) | physicians (Semigran 2016) |",
+        "| --- |" + " --- |" * (len(cohorts) + 3),
+    ]
+    rows = [("cases", "vignettes", "{:d}", "—", "—"), ("correct leading cause (top-1)", "top1", "{:.0%}", "34%", "72%"),
+            ("expected causes in the top 3", "top3", "{:.0%}", "51%", "84%"),
+            ("triage exactly as expected", "triage_exact", "{:.0%}", "57%", "—"),
+            ("triage as urgent as expected or more (safe)", "triage_safe", "{:.0%}", "—", "—"),
+            ("under-triage of urgent or emergency cases", "urgent_under_triaged", "{:d}", "—", "—"),
+            ("over-triage", "over_triage", "{:d}", "—", "—")]
+    for label, key, fmt, checker, doctor in rows:
+        cells = [fmt.format(by_cohort[c].summary[key]) for c in cohorts] + [fmt.format(s[key])]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {checker} | {doctor} |")
+    lines += [
         "",
-        "The issue's aim of ≥ 90% top-1 and 100% top-3 is **not** met; the misses below say why. The "
-        "published figures come from other vignettes (45 general cases) and are a yardstick, not a "
-        "head-to-head comparison.",
+        "The issue's goals (top-1 ≥ 90%, top-3 ≥ 97%, no under-triage on the new cases) are **not** met; "
+        "the misses below say why. Nothing was tuned to a vignette. The published figures come from other "
+        "vignettes (45 general cases) and are a yardstick, not a head-to-head comparison.",
         "",
         "### Misses",
         "",
-        "Scores are those of the differential (an intact cyst, a DVT without embolism).",
+        "Every vignette whose leading cause, top three or triage differs from the expectation. Scores "
+        "are those of the differential; `why` is the reviewer's reading of the miss "
+        "(`tests/data/miss_reasons.yaml`, written after the run; empty where none was written yet).",
         "",
-        "| vignette | expected | model's top 3 | triage expected → model |",
-        "| --- | --- | --- | --- |",
+        "| vignette | cohort | expected | model's top 3 | triage expected → model | why |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in scores.results:
         if not (r.top1 and r.top3 and r.triage_delta == 0):
             top = ", ".join(f"{c} {r.scores[c]:.0%}" for c in r.ranking[:3])
-            lines.append(f"| {r.vignette.id} | {', '.join(r.vignette.leading)} | {top} | "
-                         f"{r.vignette.triage} → {r.triage} |")
+            why = reasons.get(r.vignette.id, "")
+            lines.append(f"| {r.vignette.id} | {COHORT_TITLES.get(r.vignette.cohort, r.vignette.cohort)} | "
+                         f"{', '.join(r.vignette.leading)} | {top} | {r.vignette.triage} → {r.triage} | {why} |")
     conf = validation.confusion(scores)
     lines += ["", "### Confusion of leading causes (rows: expected, columns: model)", "",
               "| expected \\ model | " + " | ".join(conf.columns) + " |",
@@ -203,6 +219,8 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
             lines.append(f"| {vid} | {cause} | {p:.1%} | {lo:.1%} – {hi:.1%} |")
     (docs / "validation.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()}
+    summary["by_cohort"] = {c: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in sc.summary.items()}
+                            for c, sc in by_cohort.items()}
     if update_baseline:
         BASELINE.write_text(json.dumps({"priors_digest": model.digest, "summary": summary}, indent=1) + "\n")
     return summary

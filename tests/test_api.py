@@ -208,22 +208,22 @@ def test_sweep_keeps_impossible_cases_explicit(model):
     male = sweep.frame[sweep.frame["value"] == "male"]
     assert male["probability"].isna().all() and (male["triage"] == "impossible").all()
     data = json.loads(sweep.to_json())
-    assert data["cases"][1] == {"value": "male", "evidence": {"sex": "male", "pregnant_or_postpartum": "yes"},
+    assert data["cases"][1] == {"value": "male", "evidence": {"sex": "male", "pregnancy": "pregnant|postpartum"},
                                 "impossible": True}
     assert "impossible" in sweep._repr_html_()
-    grid = model.grid("sex", "pregnant_or_postpartum")
-    assert math.isnan(grid.values[1][0]) and grid.triage[1][0] == "impossible"
-    assert json.loads(grid.to_json())["cells"][2]["probability"] is None
+    grid = model.grid("sex", "pregnancy")
+    assert math.isnan(grid.values[1][1]) and grid.triage[1][1] == "impossible"
+    assert json.loads(grid.to_json())["cells"][4]["probability"] is None
 
 
 def test_impossible_and_bad_input_give_one_clear_error(model):
-    with pytest.raises(ImpossibleEvidence, match="scenario 'b'.*sex=male with pregnant_or_postpartum=yes"):
+    with pytest.raises(ImpossibleEvidence, match="scenario 'b'.*sex=male with pregnancy=pregnant\\|postpartum"):
         model.compare({"a": {}, "b": {"sex": "male", "pregnant_or_postpartum": "yes"}})
     with pytest.raises(EvidenceError, match="scenario 'a': unknown variable 'calf_swellin'.*calf_swelling"):
         model.compare({"a": {"calf_swellin": "yes"}})
     with pytest.raises(EvidenceError, match="at least one scenario"):
         model.compare({})
-    with pytest.raises(ImpossibleEvidence, match="step 2 \\(pregnant_or_postpartum=yes\\)"):
+    with pytest.raises(ImpossibleEvidence, match="step 2 \\(pregnancy=pregnant\\|postpartum\\)"):
         model.trajectory(["calf_swelling=yes", "pregnant_or_postpartum=yes"], base={"sex": "male"})
     with pytest.raises(EvidenceError, match="calf_swelling is already in the evidence"):
         model.trajectory(["calf_swelling=yes"], base={"calf_swelling": "no"})

@@ -55,13 +55,13 @@ def cases(model) -> pd.DataFrame:
     }
     for i, (column, value) in bad.items():
         frame.loc[i, column] = value
-    frame.loc[50, ["sex", "pregnant_or_postpartum"]] = ["male", "yes"]  # impossible
+    frame.loc[50, ["sex", "pregnancy"]] = ["male", "pregnant"]  # impossible
     frame.loc[60, ["age", "age_group"]] = ["30", "child"]  # age and age_group disagree
     return frame
 
 
 BAD_ROWS = {10: "unknown state 'maybe'", 20: "must be in (0, 1]", 30: "ages 2 to 120",
-            40: "age must be a number", 50: "impossible: sex=male with pregnant_or_postpartum=yes",
+            40: "age must be a number", 50: "impossible: sex=male with pregnancy=pregnant",
             60: "given twice with different values"}
 
 

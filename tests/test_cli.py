@@ -86,7 +86,7 @@ def test_plot_is_written(tmp_path, suffix):
         (["query", "-e", "age_group=elderly"], ["age_group", "child, adolescent, adult, over_60"]),
         (["query", "-e", "calf_swelling"], ["NAME=STATE"]),
         (["query", "-e", "sex=male", "-e", "pregnant_or_postpartum=yes"], ["impossible", "sex=male",
-                                                                          "pregnant_or_postpartum=yes"]),
+                                                                          "pregnancy=pregnant|postpartum"]),
         (["query", "-e", "age=1"], ["ages 2 to 120"]),
         (["query", "-e", "age=old"], ["age must be a number"]),
         (["query", "-e", "calf_swelling=yes:1.5"], ["likelihood", "(0, 1]"]),

@@ -39,7 +39,7 @@ def _entries(doc: dict) -> list[dict]:
     """Every sourced entry of a document (rows, leak, causes, baseline, odds ratios)."""
     if doc["kind"] == "table":
         return doc["rows"]
-    if doc["kind"] == "noisy_or":
+    if doc["kind"] in ("noisy_or", "mixture"):
         return [doc["leak"], *doc["causes"]]
     return [doc["baseline"], *doc["odds_ratios"]]
 
@@ -51,6 +51,9 @@ def _set_number(doc: dict, value) -> None:
         row["probabilities"][first] = value
     elif doc["kind"] == "noisy_or":
         doc["leak"]["probability"] = value
+    elif doc["kind"] == "mixture":
+        first = next(iter(doc["leak"]["probabilities"]))
+        doc["leak"]["probabilities"][first] = value
     else:
         doc["baseline"]["probability"] = value
 

@@ -15,7 +15,7 @@ from popliteal import structure
 THROMBOSIS_RISK_FACTORS = [
     ("immobilization", "yes"), ("long_travel", "yes"), ("overweight", "yes"), ("age_group", "over_60"),
     ("cancer", "yes"), ("previous_thrombosis", "yes"), ("thrombophilia", "yes"),
-    ("pregnant_or_postpartum", "yes"), ("smoking", "yes"), ("estrogen_therapy", "yes"),
+    ("pregnancy", "pregnant"), ("pregnancy", "postpartum"), ("smoking", "yes"), ("estrogen_therapy", "yes"),
 ]
 
 
@@ -54,7 +54,10 @@ def test_seed_says_tendon_pain_on_bending_and_thickening_points_to_tendinopathy(
 def test_seed_says_bump_behind_knee_points_to_bakers_cyst(model):
     """'A painful, palpable swelling in the back of the knee ... is often indicative of a so-called Baker's cyst.'"""
     assert top(model, {"popliteal_swelling": "yes"}) == "bakers_cyst"
-    assert p(model, {"popliteal_swelling": "yes"}, "bakers_cyst") > 0.5
+    post = model.posterior({"popliteal_swelling": "yes"})
+    # a cyst is probably there (causing the pain, ruptured, or incidental)
+    assert post.probabilities["bakers_cyst"] + post.probabilities["bakers_cyst_rupture"] \
+        + post.incidental["bakers_cyst"] > 0.5
 
 
 def test_seed_says_bakers_cyst_follows_osteoarthritis_meniscus_damage_and_inflammation(model):
@@ -110,7 +113,7 @@ def test_seed_says_suspected_thrombosis_means_seeing_a_doctor_soon(model):
     ev = {"age_group": "over_60", "immobilization": "yes", "calf_swelling": "yes", "calf_tenderness": "yes"}
     result = model.query(ev)
     assert result.triage.level in ("urgent", "emergency")
-    assert any("as soon as possible" in a for a in result.advice)
+    assert any("see a doctor today" in a for a in result.advice)
 
 
 def test_seed_says_pulmonary_embolism_can_follow_thrombosis(model):
@@ -165,9 +168,12 @@ def test_seed_says_pech_after_a_fall_and_mri_if_no_better(model):
 
 def test_seed_says_rest_heat_or_cooling_for_overload(model):
     """'take a break from sport for a few days ... heat ... In the case of inflammation ... cooling'"""
-    advice = " ".join(model.query({"sports_overload": "yes", "pain_after_exercise": "yes",
-                                   "pain_on_bending": "yes"}).advice)
-    assert "break from sport" in advice and "heat" in advice and "cooling" in advice
+    ev = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "pain_on_bending": "yes",
+          "calf_swelling": "no", "calf_tenderness": "no", "calf_pain": "no"}
+    advice = " ".join(model.query(ev).advice)
+    assert "break from sport" in advice and "heat" in advice and "cooling" not in advice
+    inflamed = " ".join(model.query({**ev, "redness_warmth": "yes"}).advice)
+    assert "cooling" in inflamed and "heat helps" not in inflamed
 
 
 def test_seed_says_pregnancy_is_impossible_for_men_and_children(model):

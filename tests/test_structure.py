@@ -10,7 +10,7 @@ CONTRACT_RISK_FACTORS = {
     "age_group": ("child", "adolescent", "adult", "over_60"),
     "sex": ("female", "male"),
     **{n: ("yes", "no") for n in (
-        "pregnant_or_postpartum", "estrogen_therapy", "recent_trauma", "sports_overload", "weight_training",
+        "estrogen_therapy", "recent_trauma", "sports_overload", "weight_training",
         "osteoarthritis", "joint_inflammation", "immobilization", "long_travel", "overweight", "cancer",
         "previous_thrombosis", "thrombophilia", "smoking")},
 }
@@ -24,15 +24,21 @@ CONTRACT_FINDINGS = {
     "night_pain_both_legs", "limping", "breathlessness"}
 
 
-#: Variables the project added to the contract (documented in the README), never removed ones.
-ADDED_FINDINGS = {"persistent_pain"}
-ADDED_CAUSES = {"other_calf_condition"}
-ADDED = ADDED_FINDINGS | ADDED_CAUSES
+#: Variables the project added to the contract (documented in docs/contract.md), never removed ones.
+ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight"}
+ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
+ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
+#: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
+#: pregnant_or_postpartum, which stays accepted as evidence (structure.ALIASES).
+ADDED_RISK_FACTORS = {"pregnancy": ("no", "pregnant", "postpartum")}
+ADDED = ADDED_FINDINGS | ADDED_CAUSES | ADDED_PRESENCE | set(ADDED_RISK_FACTORS)
 
 
 def test_variables_are_the_contracts_plus_documented_additions():
     contract = set(CONTRACT_RISK_FACTORS) | CONTRACT_CAUSES | CONTRACT_COMPLICATIONS | CONTRACT_FINDINGS
     assert set(structure.NAMES) == contract | ADDED
+    assert structure.ALIASES["pregnant_or_postpartum"] == (
+        "pregnancy", {"yes": ("pregnant", "postpartum"), "no": ("no",)})
 
 
 def test_states_and_kinds_match_the_contract():
@@ -41,6 +47,9 @@ def test_states_and_kinds_match_the_contract():
         assert structure.BY_NAME[name].kind == "risk_factor"
     for name in CONTRACT_CAUSES | CONTRACT_COMPLICATIONS | CONTRACT_FINDINGS:
         assert structure.BY_NAME[name].states == ("yes", "no")
+    assert structure.BY_NAME["pregnancy"].states == ADDED_RISK_FACTORS["pregnancy"]
+    assert structure.BY_NAME["pain_side"].states == ("medial", "lateral", "central")
+    assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "presence"} == ADDED_PRESENCE
     assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "cause"} == CONTRACT_CAUSES | ADDED_CAUSES
     assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "complication"} == CONTRACT_COMPLICATIONS
     assert set(structure.FINDINGS) == CONTRACT_FINDINGS | ADDED_FINDINGS
@@ -59,13 +68,17 @@ def test_seed_says_which_edges_exist():
     must = [
         ("recent_trauma", "meniscus_tear"), ("recent_trauma", "ligament_injury"),
         ("sports_overload", "hamstring_tendinopathy"), ("sports_overload", "popliteus_tendinopathy"),
-        ("osteoarthritis", "knee_effusion"), ("meniscus_tear", "knee_effusion"),
-        ("joint_inflammation", "knee_effusion"), ("knee_effusion", "bakers_cyst"),
-        ("bakers_cyst", "bakers_cyst_rupture"), ("dvt", "pulmonary_embolism"),
+        ("osteoarthritis", "knee_effusion"), ("meniscus_tear_present", "knee_effusion"),
+        ("joint_inflammation", "knee_effusion"), ("knee_effusion", "bakers_cyst_present"),
+        ("bakers_cyst_present", "bakers_cyst_rupture"), ("dvt", "pulmonary_embolism"),
         ("weight_training", "tibial_nerve_irritation"), ("knee_effusion", "tibial_nerve_irritation"),
-        ("bakers_cyst", "tibial_nerve_irritation"), ("age_group", "growing_pains"),
+        ("bakers_cyst_present", "tibial_nerve_irritation"), ("age_group", "growing_pains"),
         ("age_group", "epiphysiolysis"), ("recent_trauma", "epiphysiolysis"),
-        ("bakers_cyst", "popliteal_swelling"), ("dvt", "calf_swelling"), ("dvt", "skin_discoloration"),
+        ("bakers_cyst_present", "popliteal_swelling"), ("bakers_cyst", "popliteal_swelling"),
+        ("meniscus_tear_present", "meniscus_tear"), ("bakers_cyst_present", "bakers_cyst"),
+        ("osteoarthritis", "osteoarthritis_pain"), ("bakers_cyst_rupture", "bruising"),
+        ("dvt", "calf_pain"), ("popliteus_tendinopathy", "pain_side"), ("hamstring_tendinopathy", "pain_side"),
+        ("epiphysiolysis", "unable_to_bear_weight"), ("growing_pains", "limping"), ("dvt", "calf_swelling"), ("dvt", "skin_discoloration"),
         ("dvt", "calf_tenderness"), ("bakers_cyst_rupture", "sudden_severe_pain"),
         ("bakers_cyst_rupture", "redness_warmth"), ("tibial_nerve_irritation", "calf_tingling"),
         ("tibial_nerve_irritation", "pain_on_extension"), ("tibial_nerve_irritation", "pain_after_walking"),
@@ -75,7 +88,7 @@ def test_seed_says_which_edges_exist():
         ("ligament_injury", "knee_instability"),
     ]
     assert [edge for edge in must if edge not in e] == []
-    thrombosis_risks = {"age_group", "pregnant_or_postpartum", "estrogen_therapy", "immobilization", "long_travel",
+    thrombosis_risks = {"age_group", "pregnancy", "estrogen_therapy", "immobilization", "long_travel",
                         "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking"}
     assert set(structure.BY_NAME["dvt"].parents) == thrombosis_risks
 

@@ -90,7 +90,7 @@ class Layout:
     @property
     def observed(self) -> tuple[str, ...]:
         """The variables that the evidence columns speak about, in structure order."""
-        names = {_AGE_GROUP if c == _AGE else c for c in self.evidence}
+        names = {_column_variable(c) for c in self.evidence}
         return tuple(n for n in structure.NAMES if n in names)
 
 
@@ -113,7 +113,7 @@ def layout(columns, source: str = "input") -> Layout:
     if clash:
         raise BatchError(f"{source}: column {clash[0]!r} collides with an output column of the same name; "
                          f"rename it (the output adds {', '.join(OUTPUT_COLUMNS[-2:])} and p_<cause> columns)")
-    valid = (*structure.NAMES, _AGE)
+    valid = (*structure.NAMES, _AGE, *structure.ALIASES)
     evidence, ignored = [], []
     for c in columns:
         if c in valid:
@@ -166,6 +166,13 @@ def _is_empty(value) -> bool:
         return False
 
 
+def _column_variable(column: str) -> str:
+    """The variable an evidence column speaks about (``age`` and compatibility names map to theirs)."""
+    if column == _AGE:
+        return _AGE_GROUP
+    return structure.ALIASES[column][0] if column in structure.ALIASES else column
+
+
 def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse one evidence column: each distinct cell once.
 
@@ -175,7 +182,7 @@ def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """
     import pandas as pd
 
-    name = _AGE_GROUP if column == _AGE else column
+    name = _column_variable(column)
     card = len(structure.BY_NAME[name].states)
     codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
     k = len(uniques)
@@ -268,13 +275,14 @@ def parse_frame(frame, lay: Layout | None = None) -> Parsed:
         lik, sh, bad = _parse_column(column, frame[column].to_numpy(dtype=object))
         for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
             problems[i].append(bad[i])
-        name = _AGE_GROUP if column == _AGE else column
-        if name in shown:  # age and age_group both given: they must agree
+        name = _column_variable(column)
+        if name in shown:  # age and age_group (or an alias and its variable) both given: they must agree
             other = shown[name]
             clash = np.flatnonzero((other != "") & (sh != "") & (other != sh))
+            columns = [c for c in lay.evidence if _column_variable(c) == name]
             for i in clash:
-                a, b = (frame[_AGE].iloc[i], frame[_AGE_GROUP].iloc[i])
-                problems[i].append(f"{name}: given twice with different values (age={a} and age_group={b})")
+                given = " and ".join(f"{c}={frame[c].iloc[i]}" for c in columns)
+                problems[i].append(f"{name}: given twice with different values ({given})")
             likelihoods[name] = np.where((other != "")[:, None], likelihoods[name], lik)
             shown[name] = np.where(other != "", other, sh)
         else:

@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__, structure
-from .priors import (KINDS, LEVELS, SUM_TOLERANCE, EvidenceRule, NodePrior, Parameter, Priors, PriorsError,
-                     TriagePolicy, TriageRule, default_priors_dir, load_priors)
+from .priors import (ADVICE_FILE, KINDS, SUM_TOLERANCE, TRIAGE_FILE, NodePrior, Parameter, Priors, PriorsError,
+                     TriagePolicy, default_priors_dir, load_priors, policy_from_documents)
 
 #: Version of the cache layout; a different version is a miss.
 FORMAT = 1
@@ -161,7 +161,8 @@ def write_entry(priors: Priors, npz_path: Path, json_path: Path, fp: dict[str, A
         "nodes": [{"node": n.node, "kind": n.kind, "file": n.file, "description": n.description,
                    "parameters": [asdict(p) for p in n.parameters]}
                   for n in (priors.nodes[name] for name in structure.NAMES)],
-        "triage": asdict(priors.triage),
+        # the policy is stored as its two parsed documents and validated again on reading
+        "triage": priors.policy_documents,
         "references": priors.references,
     }
     npz_path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,39 +235,12 @@ def _parameter(raw: Any) -> Parameter:
     return p
 
 
-def _dataclass(cls, raw: Any):
-    """Rebuild a triage dataclass from its JSON form, checking every field's type."""
-    names = [f.name for f in fields(cls)]
-    _require(isinstance(raw, dict) and list(raw) == names)
-    values = {}
-    for f in fields(cls):
-        value, kind = raw[f.name], str(f.type).replace('"', "").replace("'", "")
-        if kind.startswith("tuple[TriageRule") or kind.startswith("tuple[EvidenceRule"):
-            _require(isinstance(value, list))
-            item = TriageRule if "TriageRule" in kind else EvidenceRule
-            values[f.name] = tuple(_dataclass(item, v) for v in value)
-        elif kind.startswith("tuple[str"):
-            _require(isinstance(value, list) and all(isinstance(v, str) for v in value))
-            values[f.name] = tuple(value)
-        elif kind.startswith("dict[str, str]"):
-            _require(isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
-            values[f.name] = dict(value)
-        elif kind == "float":
-            values[f.name] = _float(value)
-        elif kind == "str":
-            values[f.name] = _text(value)
-        else:  # a field this cache does not know how to store: no entry
-            raise _Invalid
-    return cls(**values)
-
-
-def _triage(raw: Any) -> TriagePolicy:
-    policy = _dataclass(TriagePolicy, raw)
-    _require(all(r.level in LEVELS and r.cause in structure.TARGETS for r in policy.rules))
-    _require(all(r.level in LEVELS and all(k in structure.BY_NAME and v in structure.BY_NAME[k].states
-                                           for k, v in r.when.items()) for r in policy.evidence_rules))
-    _require(all(c in structure.TARGETS for c in policy.self_care_causes))
-    return policy
+def _triage(raw: Any, references: dict[str, dict[str, str]]) -> tuple[TriagePolicy, dict[str, Any]]:
+    _require(isinstance(raw, dict) and set(raw) == {TRIAGE_FILE, ADVICE_FILE})
+    try:
+        return policy_from_documents(raw[TRIAGE_FILE], raw[ADVICE_FILE], references), raw
+    except PriorsError:
+        raise _Invalid from None
 
 
 def _priors(sidecar: dict[str, Any], tables: dict[str, np.ndarray], directory: Path) -> Priors:
@@ -285,8 +259,9 @@ def _priors(sidecar: dict[str, Any], tables: dict[str, np.ndarray], directory: P
     references = sidecar["references"]
     _require(isinstance(references, dict) and all(
         isinstance(ref, dict) and all(isinstance(v, str) for v in ref.values()) for ref in references.values()))
+    policy, documents = _triage(sidecar["triage"], references)
     return Priors(directory=directory, nodes=nodes, references=references, digest=digest,
-                  triage=_triage(sidecar["triage"]))
+                  triage=policy, policy_documents=documents)
 
 
 class _FullPriors:

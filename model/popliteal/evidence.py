@@ -8,8 +8,13 @@ Forms accepted on the command line and in the Python API:
   ``P(report | any other state) = 1 - LIKELIHOOD``. It is *not* a target
   marginal: ``calf_swelling=yes:0.7`` moves the posterior less than a sure
   ``calf_swelling=yes`` and ``:0.5`` does not move it at all;
+- ``NAME=STATE|STATE``: the variable is in one of these states (hard evidence
+  on a set of states, such as ``pain_side=medial|central``);
 - ``age=YEARS``: mapped to ``age_group`` (2-11 child, 12-17 adolescent,
-  18-60 adult, over 60 over_60).
+  18-60 adult, over 60 over_60);
+- a compatibility name of :data:`popliteal.structure.ALIASES`:
+  ``pregnant_or_postpartum=yes`` is ``pregnancy=pregnant|postpartum`` and
+  ``pregnant_or_postpartum=no`` is ``pregnancy=no``.
 
 Every problem raises :class:`EvidenceError` with one line that names it and,
 for a misspelt name or state, the nearest valid ones.
@@ -25,6 +30,10 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import structure
+
+
+#: Separates the states of hard evidence on a set of states (``pain_side=medial|central``).
+SET_SEPARATOR = "|"
 
 
 class EvidenceError(ValueError):
@@ -56,7 +65,7 @@ class Evidence:
     Attributes
     ----------
     hard : dict
-        ``{variable: state}`` for observed variables.
+        ``{variable: state}`` for observed variables; ``"a|b"`` for a set of states.
     soft : dict
         ``{variable: (state, likelihood)}`` for findings reported with a confidence.
     """
@@ -90,7 +99,8 @@ class Evidence:
         out = {}
         for name, state in self.hard.items():
             states = structure.BY_NAME[name].states
-            out[name] = np.array([1.0 if s == state else 0.0 for s in states])
+            members = set(state.split(SET_SEPARATOR))
+            out[name] = np.array([1.0 if s in members else 0.0 for s in states])
         for name, (state, lik) in self.soft.items():
             states = structure.BY_NAME[name].states
             out[name] = np.array([lik if s == state else 1.0 - lik for s in states])
@@ -113,7 +123,8 @@ class Evidence:
 
 def _check_name(name: str) -> str:
     if name not in structure.BY_NAME:
-        raise EvidenceError(f"unknown variable {name!r}{_suggest(name, list(structure.NAMES) + ['age'])}")
+        options = list(structure.NAMES) + ["age"] + list(structure.ALIASES)
+        raise EvidenceError(f"unknown variable {name!r}{_suggest(name, options)}")
     return name
 
 
@@ -135,6 +146,13 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
         except (TypeError, ValueError):
             raise EvidenceError(f"age={value}: age must be a number of years") from None
         return "age_group", age_to_group(years)
+    if name in structure.ALIASES:
+        target, meaning = structure.ALIASES[name]
+        text = value.strip() if isinstance(value, str) else value
+        if text not in meaning:
+            raise EvidenceError(f"{name}: unknown state {value!r}; states are {', '.join(meaning)} "
+                                f"(or give {target}={'|'.join(structure.BY_NAME[target].states)})")
+        return target, SET_SEPARATOR.join(meaning[text])
     _check_name(name)
     if not isinstance(value, str):
         raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {value!r}")
@@ -153,6 +171,10 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
         if lik == 1.0:
             return name, state.strip()
         return name, (state.strip(), lik)
+    if SET_SEPARATOR in text:
+        chosen = {_check_state(name, part.strip()) for part in text.split(SET_SEPARATOR)}
+        ordered = [s for s in structure.BY_NAME[name].states if s in chosen]
+        return name, SET_SEPARATOR.join(ordered)
     return name, _check_state(name, text)
 
 

@@ -175,6 +175,10 @@ class Posterior:
         Digest of the priors folder the numbers come from.
     p_evidence : float
         The prior probability of the evidence (small values mean surprising evidence).
+    incidental : dict
+        ``{condition: P(present but not causing this pain | evidence)}`` for the conditions of
+        :data:`popliteal.structure.INCIDENTAL` (a degenerative tear, an asymptomatic cyst): what an
+        MRI or ultrasound would probably show without it being the cause. Never ranked or triaged.
     """
 
     evidence: dict[str, str]
@@ -182,6 +186,7 @@ class Posterior:
     digest: str
     p_evidence: float = 1.0
     intervals: dict[str, tuple[float, float]] | None = field(default=None)
+    incidental: dict[str, float] = field(default_factory=dict)
 
     @property
     def ranking(self) -> list[str]:
@@ -213,9 +218,23 @@ def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
     ImpossibleEvidence
         When the model holds the evidence impossible.
     """
-    marg, p_e = engine.marginals(evidence.likelihoods(), structure.TARGETS)
+    marg, p_e = engine.marginals(evidence.likelihoods(), structure.TARGETS + tuple(structure.INCIDENTAL))
     if not p_e[0] > IMPOSSIBLE:
         raise ImpossibleEvidence(
             f"the model holds this evidence impossible: {explain_impossible(engine, evidence)}")
     probs = {t: float(np.clip(marg[t][0, 0], 0.0, 1.0)) for t in structure.TARGETS}
-    return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]))
+    return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]),
+                     incidental=incidental(marg))
+
+
+def incidental(marg: Mapping[str, np.ndarray], row: int = 0) -> dict[str, float]:
+    """P(present but not causing this pain) of each condition of ``structure.INCIDENTAL``.
+
+    The causes of a presence node imply it (a painful tear is a tear), so the difference of the
+    marginals is the probability of the condition being there without being the cause.
+    """
+    out = {}
+    for present, causes in structure.INCIDENTAL.items():
+        value = marg[present][row, 0] - sum(marg[c][row, 0] for c in causes)
+        out[present.removesuffix("_present")] = float(np.clip(value, 0.0, 1.0))
+    return out

@@ -123,7 +123,7 @@ def _layers():
     """Rows of the drawing: risk factors, causes, complications, findings."""
     rows = {
         0: [v.name for v in structure.VARIABLES if v.kind == "risk_factor"],
-        1: [v.name for v in structure.VARIABLES if v.kind == "cause"] + ["knee_effusion"],
+        1: [v.name for v in structure.VARIABLES if v.kind in ("presence", "cause")] + ["knee_effusion"],
         2: [v.name for v in structure.VARIABLES if v.kind == "complication"],
         3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name != "knee_effusion"],
     }
@@ -184,7 +184,8 @@ def plot_network(result=None, ax=None, title: str | None = None):
                 ax.annotate("", xy=(x1, y1 + 0.09), xytext=(x0, y0 + 0.09), arrowprops=props)
             else:
                 ax.annotate("", xy=(x1, y1 + 0.08), xytext=(x0, y0 - 0.08), arrowprops=props)
-        colours = {"risk_factor": "#fee08b", "cause": "#d9ef8b", "complication": "#fdae61", "finding": "#e0ecf4"}
+        colours = {"risk_factor": "#fee08b", "presence": "#f0f0f0", "cause": "#d9ef8b", "complication": "#fdae61",
+                   "finding": "#e0ecf4"}
         cmap = plt.get_cmap("Reds")
         for name, (x, y) in xy.items():
             var = structure.BY_NAME[name]

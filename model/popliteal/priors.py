@@ -33,10 +33,11 @@ from .structure import Variable
 #: Rows of a table must sum to one within this tolerance (pgmpy itself allows 0.01).
 SUM_TOLERANCE = 1e-9
 EVIDENCE_TYPES = ("study", "guideline", "seed", "estimate")
-KINDS = ("table", "noisy_or", "logistic")
+KINDS = ("table", "noisy_or", "logistic", "mixture")
 ENV_VAR = "POPLITEAL_PRIORS"
 REFERENCES_FILE = "references.yaml"
 TRIAGE_FILE = "triage.yaml"
+ADVICE_FILE = "advice.yaml"
 LEVELS = ("emergency", "urgent", "doctor", "self_care")
 
 _SOURCE_FIELDS = {"source", "evidence", "locator", "range", "reasoning", "derivation"}
@@ -130,6 +131,8 @@ class Priors:
     references: dict[str, dict[str, str]]
     digest: str
     triage: "TriagePolicy"
+    #: The parsed documents of triage.yaml and advice.yaml, which the cache stores as JSON.
+    policy_documents: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -161,7 +164,12 @@ def load_priors(directory: str | os.PathLike[str] | None = None) -> Priors:
     triage_path = files.pop(Path(TRIAGE_FILE).stem, None)
     if triage_path is None:
         raise PriorsError(f"{directory / TRIAGE_FILE}: file missing")
-    triage = _load_triage(triage_path, references)
+    advice_path = files.pop(Path(ADVICE_FILE).stem, None)
+    if advice_path is None:
+        raise PriorsError(f"{directory / ADVICE_FILE}: file missing")
+    policy_documents = {TRIAGE_FILE: _read_yaml(triage_path.name, triage_path.read_bytes()),
+                        ADVICE_FILE: _read_yaml(advice_path.name, advice_path.read_bytes())}
+    triage = policy_from_documents(policy_documents[TRIAGE_FILE], policy_documents[ADVICE_FILE], references)
     unknown = sorted(set(files) - set(structure.NAMES))
     if unknown:
         raise PriorsError(
@@ -170,6 +178,7 @@ def load_priors(directory: str | os.PathLike[str] | None = None) -> Priors:
     digest = hashlib.sha256()
     digest.update(ref_path.read_bytes())
     digest.update(triage_path.read_bytes())
+    digest.update(advice_path.read_bytes())
     nodes: dict[str, NodePrior] = {}
     for var in structure.VARIABLES:
         path = files.get(var.name)
@@ -179,7 +188,7 @@ def load_priors(directory: str | os.PathLike[str] | None = None) -> Priors:
         digest.update(var.name.encode() + b"\0" + raw)
         nodes[var.name] = _load_node(path.name, raw, var, references)
     return Priors(directory=directory, nodes=nodes, references=references, digest=digest.hexdigest()[:16],
-                  triage=triage)
+                  triage=triage, policy_documents=policy_documents)
 
 
 def _read_yaml(name: str, raw: bytes) -> Any:
@@ -302,13 +311,15 @@ def _load_node(file: str, raw: bytes, var: Variable, references: dict[str, Any])
     data = _read_yaml(file, raw)
     data = _mapping(ctx, data, "file")
     _check_keys(ctx, data, "", {"node", "kind"},
-                {"description", "population", "notes", "rows", "leak", "causes", "baseline", "odds_ratios"})
+                {"description", "population", "notes", "rows", "leak", "causes", "baseline", "odds_ratios",
+                 "scaled_by"})
     if data["node"] != var.name:
         raise ctx.fail("node", f"must be {var.name!r} (the file name), got {data['node']!r}")
     kind = data["kind"]
     if kind not in KINDS:
         raise ctx.fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    loader = {"table": _load_table, "noisy_or": _load_noisy_or, "logistic": _load_logistic}[kind]
+    loader = {"table": _load_table, "noisy_or": _load_noisy_or, "logistic": _load_logistic,
+              "mixture": _load_mixture}[kind]
     parameters, builder = loader(ctx, data)
     table = builder(np.array([p.value for p in parameters]))
     _check_table(ctx, table)
@@ -336,7 +347,7 @@ def _shape(var: Variable) -> tuple[int, ...]:
 
 def _load_table(ctx: _Ctx, data: dict[str, Any]):
     var = ctx.var
-    _forbid(ctx, data, ("leak", "causes", "baseline", "odds_ratios"), "table")
+    _forbid(ctx, data, ("leak", "causes", "baseline", "odds_ratios", "scaled_by"), "table")
     rows = data.get("rows")
     if not isinstance(rows, list) or not rows:
         raise ctx.fail("rows", "missing or empty")
@@ -424,6 +435,14 @@ def _binary_parents(ctx: _Ctx, kind: str) -> None:
 
 
 def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
+    """Noisy-OR with a leak; a parent may instead scale the whole probability (``scaled_by``).
+
+    ``P(yes | parents) = prod f_j * (1 - (1 - leak) * prod (1 - p_i))`` over the active causes ``i``
+    and the active scaling parents ``j``. A factor ``f_j`` below 1 is an exclusion criterion: growing
+    pains, a diagnosis of exclusion, are not diagnosed in a child who limps or has a swollen joint
+    (the Peterson criteria), so with them the finding is ``f_j`` times as likely as without (a
+    likelihood ratio of about ``f_j``).
+    """
     var = ctx.var
     _forbid(ctx, data, ("rows", "baseline", "odds_ratios"), "noisy_or")
     if var.states != structure.YES_NO:
@@ -439,44 +458,137 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     causes = data.get("causes")
     if not isinstance(causes, list):
         raise ctx.fail("causes", "missing or not a list")
-    seen: dict[str, int] = {}
-    for i, cause in enumerate(causes):
-        where = f"causes[{i}]"
-        cause = _mapping(ctx, cause, where)
-        _check_keys(ctx, cause, where, {"parent", "probability"}, {"parent", "probability"} | _SOURCE_FIELDS)
-        parent = cause["parent"]
-        if parent not in var.parents:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
-        if parent in seen:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats causes[{seen[parent]}]")
-        seen[parent] = i
-        value = _probability(ctx, cause["probability"], f"{where}.probability")
-        parameters.append(_sourced(ctx, cause, where, f"{var.name}.cause[{parent}]", value, "probability",
-                                   cause.get("range")))
+    scalers = data.get("scaled_by", [])
+    if not isinstance(scalers, list):
+        raise ctx.fail("scaled_by", "must be a list")
+    seen: dict[str, str] = {}
+    slot: dict[str, int] = {}
+    scaling: set[str] = set()
+    for field_name, entries, value_key in (("causes", causes, "probability"), ("scaled_by", scalers, "factor")):
+        for i, entry in enumerate(entries):
+            where = f"{field_name}[{i}]"
+            entry = _mapping(ctx, entry, where)
+            _check_keys(ctx, entry, where, {"parent", value_key}, {"parent", value_key} | _SOURCE_FIELDS)
+            parent = entry["parent"]
+            if parent not in var.parents:
+                raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+            if parent in seen:
+                raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
+            seen[parent] = where
+            value = _probability(ctx, entry[value_key], f"{where}.{value_key}")
+            label = "cause" if value_key == "probability" else "factor"
+            slot[parent] = len(parameters)
+            if value_key == "factor":
+                scaling.add(parent)
+            parameters.append(_sourced(ctx, entry, where, f"{var.name}.{label}[{parent}]", value, "probability",
+                                       entry.get("range")))
     missing = [p for p in var.parents if p not in seen]
     if missing:
         raise ctx.fail("causes", f"no entry for parent {missing[0]!r}")
-    order = [seen[p] for p in var.parents]  # parameter index (minus leak) of each parent axis
     shape = _shape(var)
+    n_par = len(var.parents)
 
     def build(values: np.ndarray) -> np.ndarray:
         lead = values.shape[:-1]
-        p_no = np.broadcast_to((1.0 - values[..., 0]).reshape(lead + (1,) * len(var.parents)),
-                               lead + shape[1:]).copy()
-        for axis, k in enumerate(order):
-            q = 1.0 - values[..., 1 + k]
-            # parent state index 0 is "yes": only then does the cause act
-            factor = np.stack([q, np.ones_like(q)], axis=-1)
-            bshape = lead + tuple(2 if a == axis else 1 for a in range(len(var.parents)))
-            p_no = p_no * factor.reshape(bshape)
-        return np.stack([1.0 - p_no, p_no], axis=len(lead))
+
+        def on_axis(axis: int, yes: np.ndarray) -> np.ndarray:
+            # parent state index 0 is "yes": only then does the parent act
+            col = np.stack([yes, np.ones_like(yes)], axis=-1)
+            return col.reshape(lead + tuple(2 if a == axis else 1 for a in range(n_par)))
+
+        p_no = np.broadcast_to((1.0 - values[..., 0]).reshape(lead + (1,) * n_par), lead + shape[1:]).copy()
+        scale = np.ones(lead + shape[1:])
+        for axis, parent in enumerate(var.parents):
+            if parent in scaling:
+                scale = scale * on_axis(axis, values[..., slot[parent]])
+            else:
+                p_no = p_no * on_axis(axis, 1.0 - values[..., slot[parent]])
+        p_yes = scale * (1.0 - p_no)
+        return np.stack([p_yes, 1.0 - p_yes], axis=len(lead))
+
+    return parameters, build
+
+
+def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
+    """A multi-state finding shared by several causes: the mixture of their state distributions.
+
+    ``P(state | parents) = (d_leak(state) + sum_i d_i(state)) / (1 + n_active)`` over the active
+    (``yes``) parents ``i``: the finding reports one of the conditions present, each equally likely to
+    set it, or a cause outside the model (the leak). Each ``d`` lists every state with its range.
+    """
+    var = ctx.var
+    _forbid(ctx, data, ("rows", "baseline", "odds_ratios", "scaled_by"), "mixture")
+    if var.states == structure.YES_NO:
+        raise ctx.fail("kind", "mixture is for a node with more states than yes/no")
+    _binary_parents(ctx, "mixture")
+    k = len(var.states)
+    parameters: list[Parameter] = []
+
+    def distribution(entry: Any, where: str, label: str) -> None:
+        entry = _mapping(ctx, entry, where)
+        required = {"probabilities"} | ({"parent"} if label != "leak" else set())
+        _check_keys(ctx, entry, where, required, required | _SOURCE_FIELDS)
+        probs = _mapping(ctx, entry["probabilities"], f"{where}.probabilities")
+        if set(probs) != set(var.states):
+            raise ctx.fail(f"{where}.probabilities", f"must give exactly the states {', '.join(var.states)}")
+        values = {s: _probability(ctx, probs[s], f"{where}.probabilities.{s}") for s in var.states}
+        total = sum(values.values())
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            raise ctx.fail(f"{where}.probabilities", f"sums to {total!r}, not 1 within {SUM_TOLERANCE}")
+        ranges = _mapping(ctx, entry.get("range"), f"{where}.range") if entry.get("range") is not None else None
+        if ranges is None:
+            raise ctx.fail(f"{where}.range", "missing")
+        for state in var.states:
+            if state not in ranges:
+                raise ctx.fail(f"{where}.range.{state}", "missing")
+            parameters.append(_sourced(ctx, entry, where, f"{var.name}.{label}={state}", values[state],
+                                       "probability", ranges[state]))
+
+    if "leak" not in data:
+        raise ctx.fail("leak", "missing")
+    distribution(data["leak"], "leak", "leak")
+    causes = data.get("causes")
+    if not isinstance(causes, list):
+        raise ctx.fail("causes", "missing or not a list")
+    slot: dict[str, int] = {}
+    for i, entry in enumerate(causes):
+        where = f"causes[{i}]"
+        parent = entry.get("parent") if isinstance(entry, dict) else None
+        if parent not in var.parents:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+        if parent in slot:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats an earlier entry")
+        slot[parent] = len(parameters)
+        distribution(entry, where, f"cause[{parent}]")
+    missing = [p for p in var.parents if p not in slot]
+    if missing:
+        raise ctx.fail("causes", f"no entry for parent {missing[0]!r}")
+    shape = _shape(var)
+    n_par = len(var.parents)
+
+    def build(values: np.ndarray) -> np.ndarray:
+        lead = values.shape[:-1]
+
+        def dist(start: int) -> np.ndarray:
+            d = values[..., start:start + k]
+            return d / d.sum(axis=-1, keepdims=True)
+
+        total = np.broadcast_to(dist(0).reshape(lead + (k,) + (1,) * n_par), lead + shape).copy()
+        count = np.ones(lead + (1,) + shape[1:])
+        for axis, parent in enumerate(var.parents):
+            on = np.zeros(2)
+            on[0] = 1.0  # parent state index 0 is "yes"
+            on = on.reshape((1,) * (len(lead) + 1) + tuple(2 if a == axis else 1 for a in range(n_par)))
+            total = total + dist(slot[parent]).reshape(lead + (k,) + (1,) * n_par) * on
+            count = count + on
+        return total / count
 
     return parameters, build
 
 
 def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
     var = ctx.var
-    _forbid(ctx, data, ("rows", "leak", "causes"), "logistic")
+    _forbid(ctx, data, ("rows", "leak", "causes", "scaled_by"), "logistic")
     if var.states != structure.YES_NO:
         raise ctx.fail("kind", "logistic needs a yes/no node")
     if "baseline" not in data:
@@ -544,46 +656,74 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
 
 
 # ---------------------------------------------------------------------------
-# Triage policy
+# Triage and advice policy (triage.yaml, advice.yaml)
 # ---------------------------------------------------------------------------
 
+#: The condition kinds of triage.yaml and advice.yaml (see the head of triage.yaml).
+EVIDENCE_CONDITIONS = ("evidence", "evidence_any", "no_evidence_of")
+POSTERIOR_CONDITIONS = ("posterior_at_least", "posterior_any_at_least", "posterior_below")
+CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading")
+
 
 @dataclass(frozen=True)
-class TriageRule:
-    """Raise the triage to ``level`` when ``P(cause = yes)`` reaches ``threshold``.
+class Condition:
+    """One condition of a rule or an advice entry.
 
-    A rule with ``when`` applies only while the evidence holds every state of it
-    (a lower threshold for a symptomatic patient, say).
+    ``items`` holds ``(variable, states)`` pairs for the evidence kinds, ``(cause, threshold)``
+    pairs for the posterior kinds, and names for ``unanswered`` and ``leading``.
     """
 
-    level: str
-    cause: str
-    threshold: float
-    reasoning: str
-    when: dict[str, str] = field(default_factory=dict)
+    kind: str
+    items: tuple
 
 
 @dataclass(frozen=True)
-class EvidenceRule:
-    """Raise the triage to ``level`` when the evidence holds every state of ``when``."""
+class Rule:
+    """A triage rule: when every condition holds, the triage reaches ``level`` and shows ``advice``."""
 
-    when: dict[str, str]
+    id: str
     level: str
+    when: tuple[Condition, ...]
     reason: str
+    advice: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdviceItem:
+    """An advice text with the levels it may appear at and the conditions that show or hide it."""
+
+    id: str
+    text: str
+    levels: tuple[str, ...]
+    show_when: tuple[Condition, ...] | None
+    hide_when: tuple[Condition, ...]
+    signs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class TriagePolicy:
-    """The thresholds of ``triage.yaml`` (see that file for the reasoning)."""
+    """The rules of ``triage.yaml`` and the texts of ``advice.yaml`` (see those files)."""
 
-    rules: tuple[TriageRule, ...]
-    evidence_rules: tuple["EvidenceRule", ...]
-    self_care_causes: tuple[str, ...]
-    self_care_threshold: float
-    advice_threshold: float
-    dvt_safety_net: float
+    rules: tuple[Rule, ...]
+    default: Rule
+    advice: tuple[AdviceItem, ...]
+    #: A soft report counts as reporting a state when that state's likelihood reaches this.
+    soft_evidence_threshold: float
     #: Red-flag questions are asked first while a dangerous cause is at least this probable.
     red_flag_threshold: float
+
+    def advice_by_id(self) -> dict[str, AdviceItem]:
+        """The advice entries keyed by id."""
+        return {a.id: a for a in self.advice}
+
+    def threshold(self, rule_id: str, cause: str) -> float:
+        """The threshold a rule sets on ``P(cause)``, for plots and tests."""
+        rule = next(r for r in self.rules if r.id == rule_id)
+        for cond in rule.when:
+            for name, value in cond.items if cond.kind in POSTERIOR_CONDITIONS else ():
+                if name == cause:
+                    return value
+        raise KeyError(f"rule {rule_id} sets no threshold on {cause}")
 
 
 def _sourced_text(ctx: _Ctx, obj: dict[str, Any], where: str) -> None:
@@ -591,59 +731,163 @@ def _sourced_text(ctx: _Ctx, obj: dict[str, Any], where: str) -> None:
     _sourced(ctx, {**obj, "range": [0.0, 0.0]}, where, where, 0.0, "probability", [0.0, 0.0])
 
 
-def _load_triage(path: Path, references: dict[str, Any]) -> TriagePolicy:
+def _states_of(ctx: _Ctx, where: str, name: Any, raw: Any) -> tuple[str, frozenset[str]]:
+    if name not in structure.BY_NAME:
+        raise ctx.fail(where, f"no variable called {name!r}")
+    values = raw if isinstance(raw, list) else [raw]
+    states = frozenset(_state(v) for v in values)
+    for state in sorted(states):
+        if state not in structure.BY_NAME[name].states:
+            raise ctx.fail(f"{where}", f"{name} has no state {state!r}; states are "
+                                       f"{', '.join(structure.BY_NAME[name].states)}")
+    if not states:
+        raise ctx.fail(where, "must name at least one state")
+    return name, states
+
+
+def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
+    if not isinstance(raw, list):
+        raise ctx.fail(where, f"must be a list of conditions, got {type(raw).__name__}")
+    out = []
+    for i, entry in enumerate(raw):
+        here = f"{where}[{i}]"
+        entry = _mapping(ctx, entry, here)
+        if len(entry) != 1:
+            raise ctx.fail(here, f"must hold exactly one condition, one of {', '.join(CONDITIONS)}")
+        kind, body = next(iter(entry.items()))
+        if kind not in CONDITIONS:
+            raise ctx.fail(f"{here}.{kind}", f"unknown condition; conditions are {', '.join(CONDITIONS)}")
+        if kind in EVIDENCE_CONDITIONS:
+            body = _mapping(ctx, body, f"{here}.{kind}")
+            items = tuple(_states_of(ctx, f"{here}.{kind}.{k}", k, v) for k, v in body.items())
+        elif kind in POSTERIOR_CONDITIONS:
+            body = _mapping(ctx, body, f"{here}.{kind}")
+            for k in body:
+                if k not in structure.TARGETS:
+                    raise ctx.fail(f"{here}.{kind}.{k}", f"{k!r} is not a cause or complication")
+            items = tuple((k, _probability(ctx, v, f"{here}.{kind}.{k}")) for k, v in body.items())
+        else:
+            if not isinstance(body, list) or not body:
+                raise ctx.fail(f"{here}.{kind}", "must be a non-empty list of names")
+            allowed = structure.TARGETS if kind == "leading" else structure.NAMES
+            for k in body:
+                if k not in allowed:
+                    raise ctx.fail(f"{here}.{kind}", f"{k!r} is not a {'cause' if kind == 'leading' else 'variable'}")
+            items = tuple(body)
+        if not items:
+            raise ctx.fail(f"{here}.{kind}", "is empty")
+        out.append(Condition(kind, items))
+    return tuple(out)
+
+
+def _load_triage(path: Path, references: dict[str, Any], advice_path: Path) -> TriagePolicy:
+    """Read and validate ``triage.yaml`` and ``advice.yaml``."""
+    return policy_from_documents(_read_yaml(path.name, path.read_bytes()),
+                                 _read_yaml(advice_path.name, advice_path.read_bytes()), references)
+
+
+def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str, Any]) -> TriagePolicy:
+    """Validate the parsed documents of ``triage.yaml`` and ``advice.yaml`` (also used by the cache)."""
+    advice = _load_advice(ADVICE_FILE, advice_doc, references)
+    known = {a.id for a in advice}
     var = structure.Variable("triage", "policy", "")
-    ctx = _Ctx(path.name, var, references)
-    data = _mapping(ctx, _read_yaml(path.name, path.read_bytes()), "file")
-    _check_keys(ctx, data, "", {"rules", "evidence_rules", "self_care", "advice_threshold", "dvt_safety_net",
-                                "red_flag_threshold"}, {"population", "notes"})
+    ctx = _Ctx(TRIAGE_FILE, var, references)
+    data = _mapping(ctx, triage_doc, "file")
+    _check_keys(ctx, data, "", {"rules", "default", "soft_evidence_threshold", "red_flag_threshold"},
+                {"population", "notes"})
     if not isinstance(data["rules"], list) or not data["rules"]:
         raise ctx.fail("rules", "must be a non-empty list")
     rules = []
+    seen: dict[str, str] = {}
     for i, rule in enumerate(data["rules"]):
         where = f"rules[{i}]"
         rule = _mapping(ctx, rule, where)
-        _check_keys(ctx, rule, where, {"level", "cause", "threshold"},
-                    {"level", "cause", "threshold", "when"} | _SOURCE_FIELDS)
-        when = {k: _state(v) for k, v in _mapping(ctx, rule.get("when") or {}, f"{where}.when").items()}
-        for name, state in when.items():
-            if name not in structure.BY_NAME or state not in structure.BY_NAME[name].states:
-                raise ctx.fail(f"{where}.when.{name}", f"no variable {name!r} with state {state!r}")
-        if rule["level"] not in LEVELS[:-1]:
-            raise ctx.fail(f"{where}.level", f"must be one of {', '.join(LEVELS[:-1])}, got {rule['level']!r}")
-        if rule["cause"] not in structure.TARGETS:
-            raise ctx.fail(f"{where}.cause", f"{rule['cause']!r} is not a cause or complication")
-        value = _probability(ctx, rule["threshold"], f"{where}.threshold")
-        param = _sourced(ctx, rule, where, f"triage.{rule['cause']}", value, "probability", rule.get("range"))
-        rules.append(TriageRule(rule["level"], rule["cause"], value, param.reasoning or "", when))
-    evidence_rules = []
-    for i, rule in enumerate(data["evidence_rules"] or []):
-        where = f"evidence_rules[{i}]"
-        rule = _mapping(ctx, rule, where)
-        _check_keys(ctx, rule, where, {"when", "level", "reason"}, {"when", "level", "reason"} | _SOURCE_FIELDS)
-        when = {k: _state(v) for k, v in _mapping(ctx, rule["when"], f"{where}.when").items()}
-        for name, state in when.items():
-            if name not in structure.BY_NAME or state not in structure.BY_NAME[name].states:
-                raise ctx.fail(f"{where}.when.{name}", f"no variable {name!r} with state {state!r}")
+        _check_keys(ctx, rule, where, {"id", "level", "when", "reason", "advice"},
+                    {"threshold_range"} | _SOURCE_FIELDS)
+        rid = rule["id"]
+        if not isinstance(rid, str) or not rid.isidentifier():
+            raise ctx.fail(f"{where}.id", f"must be a name such as calf_sign, got {rid!r}")
+        if rid in seen:
+            raise ctx.fail(f"{where}.id", f"{rid!r} repeats {seen[rid]}")
+        seen[rid] = where
         if rule["level"] not in LEVELS:
             raise ctx.fail(f"{where}.level", f"must be one of {', '.join(LEVELS)}, got {rule['level']!r}")
-        _sourced_text(ctx, rule, where)
-        evidence_rules.append(EvidenceRule(when, rule["level"], str(rule["reason"])))
-    sc = _mapping(ctx, data["self_care"], "self_care")
-    _check_keys(ctx, sc, "self_care", {"causes", "threshold"}, {"causes", "threshold"} | _SOURCE_FIELDS)
-    if not isinstance(sc["causes"], list) or any(c not in structure.TARGETS for c in sc["causes"]):
-        raise ctx.fail("self_care.causes", "must be a list of causes")
-    threshold = _probability(ctx, sc["threshold"], "self_care.threshold")
-    _sourced(ctx, sc, "self_care", "triage.self_care", threshold, "probability", sc.get("range"))
-    return TriagePolicy(
-        rules=tuple(rules),
-        evidence_rules=tuple(evidence_rules),
-        self_care_causes=tuple(sc["causes"]),
-        self_care_threshold=threshold,
-        advice_threshold=_probability(ctx, data["advice_threshold"], "advice_threshold"),
-        dvt_safety_net=_probability(ctx, data["dvt_safety_net"], "dvt_safety_net"),
-        red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]),
-    )
+        when = _conditions(ctx, rule["when"], f"{where}.when")
+        if not when:
+            raise ctx.fail(f"{where}.when", "must hold at least one condition")
+        reason = rule["reason"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise ctx.fail(f"{where}.reason", "must be a non-empty text")
+        ids = _advice_ids(ctx, rule["advice"], f"{where}.advice", known)
+        thresholds = [v for c in when if c.kind in POSTERIOR_CONDITIONS for _, v in c.items]
+        if thresholds:
+            if "threshold_range" not in rule:
+                raise ctx.fail(f"{where}.threshold_range", "missing (the plausible range of its threshold)")
+            for k, value in enumerate(thresholds[:1]):
+                _sourced(ctx, {**rule, "range": rule["threshold_range"]}, where, f"triage.{rid}", value,
+                         "probability", rule["threshold_range"])
+        else:
+            if "threshold_range" in rule:
+                raise ctx.fail(f"{where}.threshold_range", "not used: the rule sets no probability threshold")
+            _sourced_text(ctx, rule, where)
+        rules.append(Rule(rid, rule["level"], when, reason.strip(), ids))
+    default = _mapping(ctx, data["default"], "default")
+    _check_keys(ctx, default, "default", {"level", "reason", "advice"}, set())
+    if default["level"] not in LEVELS:
+        raise ctx.fail("default.level", f"must be one of {', '.join(LEVELS)}, got {default['level']!r}")
+    default_rule = Rule("default", default["level"], (), str(default["reason"]),
+                        _advice_ids(ctx, default["advice"], "default.advice", known))
+    soft = _probability(ctx, data["soft_evidence_threshold"], "soft_evidence_threshold")
+    if not 0.0 < soft < 1.0:
+        raise ctx.fail("soft_evidence_threshold", f"must lie strictly between 0 and 1, got {soft!r}")
+    return TriagePolicy(rules=tuple(rules), default=default_rule, advice=advice, soft_evidence_threshold=soft,
+                        red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]))
+
+
+def _advice_ids(ctx: _Ctx, raw: Any, where: str, known: set[str]) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise ctx.fail(where, "must be a list of advice ids")
+    for a in raw:
+        if a not in known:
+            raise ctx.fail(where, f"{a!r} is not an id of {ADVICE_FILE}")
+    return tuple(raw)
+
+
+def _load_advice(name: str, doc: Any, references: dict[str, Any]) -> tuple[AdviceItem, ...]:
+    ctx = _Ctx(name, structure.Variable("advice", "policy", ""), references)
+    data = _mapping(ctx, doc, "file")
+    _check_keys(ctx, data, "", {"advice"}, {"notes"})
+    if not isinstance(data["advice"], list) or not data["advice"]:
+        raise ctx.fail("advice", "must be a non-empty list")
+    items = []
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(data["advice"]):
+        where = f"advice[{i}]"
+        entry = _mapping(ctx, entry, where)
+        _check_keys(ctx, entry, where, {"id", "text"}, {"levels", "show_when", "hide_when", "signs"} | _SOURCE_FIELDS)
+        aid = entry["id"]
+        if not isinstance(aid, str) or not aid.isidentifier():
+            raise ctx.fail(f"{where}.id", f"must be a name such as pech, got {aid!r}")
+        if aid in seen:
+            raise ctx.fail(f"{where}.id", f"{aid!r} repeats {seen[aid]}")
+        seen[aid] = where
+        text = entry["text"]
+        if not isinstance(text, str) or not text.strip():
+            raise ctx.fail(f"{where}.text", "must be a non-empty text")
+        levels = entry.get("levels", list(LEVELS))
+        if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
+            raise ctx.fail(f"{where}.levels", f"must be a list of levels ({', '.join(LEVELS)})")
+        show = _conditions(ctx, entry["show_when"], f"{where}.show_when") if "show_when" in entry else None
+        hide = _conditions(ctx, entry.get("hide_when", []), f"{where}.hide_when")
+        signs_raw = _mapping(ctx, entry.get("signs", {}), f"{where}.signs")
+        for k, v in signs_raw.items():
+            if k not in structure.BY_NAME or not isinstance(v, str):
+                raise ctx.fail(f"{where}.signs.{k}", "must map a variable to a text")
+        if ("{signs}" in text) != bool(signs_raw):
+            raise ctx.fail(f"{where}.signs", "a text with {signs} needs signs, and signs need {signs} in the text")
+        _sourced_text(ctx, entry, where)
+        items.append(AdviceItem(aid, text.strip(), tuple(levels), show, hide, tuple(signs_raw.items())))
+    return tuple(items)
 
 
 def _red_flag_threshold(ctx: _Ctx, raw: Any) -> float:

@@ -1,8 +1,12 @@
 """From posteriors to a triage level and the advice that fits.
 
-The thresholds live in ``priors/triage.yaml`` with the reasoning for each;
-the advice is the seed article's, cause by cause. The most urgent level whose
-rule fires wins, so a likely DVT or pulmonary embolism is never sent home.
+The whole policy is data: the rules and thresholds live in ``priors/triage.yaml``
+and every advice text in ``priors/advice.yaml``, each with its source. This
+module only evaluates them: every rule whose conditions hold fires, the most
+urgent level reached wins (a self-care rule counts only when nothing more
+urgent fires), and the advice shown is the advice of the rules that fired and
+of the entries whose own conditions hold, at the levels each entry allows. So
+the advice never contradicts the level it sits under.
 """
 
 from __future__ import annotations
@@ -12,80 +16,11 @@ from dataclasses import dataclass, field
 
 from . import structure
 from .inference import Posterior
-from .priors import LEVELS, TriagePolicy
+from .evidence import SET_SEPARATOR
+from .priors import LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
 
-PECH = (
-    "After a fall or a twist, the PECH rule applies first: Pause (avoid stress on the leg), Ice "
-    "(cooling), Compression (light pressure, such as an elastic bandage), Elevation."
-)
-SEE_DOCTOR_IF_NO_BETTER = (
-    "If the pain does not improve after a few days, see a doctor: an MRI can usually confirm the diagnosis."
-)
-
-#: Advice of the seed article for each cause, in the order it is shown.
-ADVICE: dict[str, tuple[str, ...]] = {
-    "pulmonary_embolism": (
-        "Shortness of breath or chest pain with a painful or swollen leg can mean a pulmonary "
-        "embolism, which is life-threatening: call emergency services now.",
-    ),
-    "dvt": (
-        "A thrombosis of a leg vein is possible: see a doctor as soon as possible, because in the "
-        "worst case it can lead to a life-threatening pulmonary embolism.",
-        "Call emergency services at once if shortness of breath or chest pain appears.",
-    ),
-    "epiphysiolysis": (
-        "A growth-plate injury (epiphysiolysis) is possible: it needs prompt treatment, otherwise "
-        "growth disturbances may occur. See a doctor today.",
-    ),
-    "bakers_cyst_rupture": (
-        "Sudden severe pain with redness and warmth can mean a ruptured Baker's cyst. It looks like "
-        "a thrombosis, so a doctor should rule one out the same day (ultrasound).",
-    ),
-    "meniscus_tear": (PECH, SEE_DOCTOR_IF_NO_BETTER),
-    "ligament_injury": (PECH, SEE_DOCTOR_IF_NO_BETTER),
-    "bakers_cyst": (
-        "A Baker's cyst is mostly harmless. Its cause is usually an irritation of the knee joint "
-        "(osteoarthritis, meniscus damage, joint inflammation), which a doctor should look into.",
-    ),
-    "tibial_nerve_irritation": (
-        "The tibial nerve may be irritated (pain when stretching the knee or after long walking, "
-        "burning or tingling in the calf): see a doctor to find what constricts it, such as a "
-        "Baker's cyst, a joint effusion or fast muscle growth.",
-    ),
-    "hamstring_tendinopathy": (
-        "Take a break from sport for a few days.",
-        "For overstrained muscles heat helps (red light, warm compresses); if the tendon is "
-        "inflamed, with the back of the knee warm and swollen, cooling makes more sense.",
-        "Light stretching does not seem to hurt, though its preventive effect is controversial.",
-    ),
-    "popliteus_tendinopathy": (
-        "Take a break from sport for a few days.",
-        "For overstrained muscles heat helps (red light, warm compresses); if the tendon is "
-        "inflamed, with the back of the knee warm and swollen, cooling makes more sense.",
-        "Light stretching does not seem to hurt, though its preventive effect is controversial.",
-    ),
-    "other_calf_condition": (
-        "A torn calf muscle, cellulitis or an inflamed superficial vein can look like a thrombosis: a "
-        "doctor should examine the calf, and an ultrasound may be needed to rule a thrombosis out.",
-    ),
-    "growing_pains": (
-        "Growing pains usually disappear on their own after some time.",
-        "See a doctor if the pain persists for a longer time, is unusually severe, or followed a "
-        "fall or an accident.",
-    ),
-}
-
-DVT_SAFETY_NET = (
-    "A thrombosis is not ruled out: see a doctor the same day if the calf swells, turns bluish, or hurts "
-    "when squeezed, and call emergency services for shortness of breath or chest pain."
-)
-CHILD_AFTER_TRAUMA_ADVICE = (
-    "A child with pain after a fall or an accident should be seen by a doctor."
-)
-SAFETY_NET = (
-    "This is not medical advice. See a doctor if the pain gets worse or does not improve, and call "
-    "emergency services for shortness of breath or chest pain."
-)
+#: The text table lists an incidental condition from this probability on (the JSON lists all).
+INCIDENTAL_SHOWN = 0.2
 
 LEVEL_WORDS = {
     "emergency": "call emergency services now",
@@ -97,10 +32,11 @@ LEVEL_WORDS = {
 
 @dataclass(frozen=True)
 class Triage:
-    """A triage level with the reasons that set it."""
+    """A triage level with the reasons that set it and the ids of the rules behind them."""
 
     level: str
     reasons: tuple[str, ...]
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +54,8 @@ class Assessment:
     triage: Triage
     advice: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    #: The id in ``priors/advice.yaml`` of each advice line, in the same order.
+    advice_ids: tuple[str, ...] = field(default=())
 
     @property
     def evidence(self) -> dict[str, str]:
@@ -142,10 +80,14 @@ class Assessment:
             "evidence": dict(self.posterior.evidence),
             "posteriors": {k: self.posterior.probabilities[k] for k in self.posterior.ranking},
             "ranking": self.posterior.ranking,
-            "triage": {"level": self.triage.level, "reasons": list(self.triage.reasons)},
+            "triage": {"level": self.triage.level, "reasons": list(self.triage.reasons),
+                       "rules": list(self.triage.rules)},
             "advice": list(self.advice),
+            "advice_ids": list(self.advice_ids),
             "priors_digest": self.posterior.digest,
         }
+        if self.posterior.incidental:
+            out["incidental"] = dict(self.posterior.incidental)
         if self.posterior.intervals is not None:
             out["intervals"] = {k: list(v) for k, v in self.posterior.intervals.items()}
         if self.warnings:
@@ -179,6 +121,13 @@ class Assessment:
                 lo, hi = self.posterior.intervals[name]
                 extra = f"  [{lo:6.1%} – {hi:6.1%}]"
             lines.append(f"{name:<{width}}  {p:7.1%}{extra}  {bar}")
+        shown = {k: v for k, v in self.posterior.incidental.items() if v >= INCIDENTAL_SHOWN}
+        if shown:
+            lines.append("")
+            lines.append("Probably present but likely not the cause of this pain (common with age; an MRI or "
+                         "ultrasound would show it):")
+            for name, value in shown.items():
+                lines.append(f"  {name:<{width}}  {value:7.1%}")
         lines.append("")
         lines.append(f"Triage: {self.triage.level} — {LEVEL_WORDS[self.triage.level]}")
         for reason in self.triage.reasons:
@@ -204,53 +153,109 @@ class Assessment:
                 f"<b>Triage:</b> {escape(self.triage.level)}<ul>{advice}</ul></div>")
 
 
-def triage(posterior: Posterior, policy: TriagePolicy) -> Triage:
-    """Return the most urgent level whose rule fires, with every reason at that level."""
+def reported(value: str | None, states: frozenset[str] | set[str], soft_threshold: float) -> bool:
+    """Whether an evidence value (as in ``Evidence.as_dict``) reports one of ``states``.
+
+    A sure state reports itself; a set ``a|b`` reports each member; soft evidence ``s:L`` reports
+    ``s`` when ``L`` reaches ``soft_threshold`` and the other state of a yes/no variable when
+    ``1 - L`` does (``yes:0.5``, unsure, reports both).
+    """
+    if value is None:
+        return False
+    if ":" in value:
+        state, _, lik_text = value.partition(":")
+        lik = float(lik_text)
+        if state in states and lik >= soft_threshold:
+            return True
+        others = {"yes": "no", "no": "yes"}.get(state)
+        return others in states and 1.0 - lik >= soft_threshold
+    return any(s in states for s in value.split(SET_SEPARATOR))
+
+
+def holds(cond: Condition, p: dict[str, float], ev: dict[str, str], leader: str, soft: float) -> bool:
+    """Whether one condition of ``triage.yaml`` or ``advice.yaml`` holds for a patient."""
+    kind, items = cond.kind, cond.items
+    if kind == "evidence":
+        return all(reported(ev.get(n), s, soft) for n, s in items)
+    if kind == "evidence_any":
+        return any(reported(ev.get(n), s, soft) for n, s in items)
+    if kind == "no_evidence_of":
+        return not any(reported(ev.get(n), s, soft) for n, s in items)
+    if kind == "unanswered":
+        return all(n not in ev for n in items)
+    if kind == "posterior_at_least":
+        return all(p[c] >= t for c, t in items)
+    if kind == "posterior_any_at_least":
+        return any(p[c] >= t for c, t in items)
+    if kind == "posterior_below":
+        return all(p[c] < t for c, t in items)
+    if kind == "leading":
+        return leader in items
+    raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
+
+
+def _reason(rule: Rule, p: dict[str, float]) -> str:
+    shown = [f"P({c}) = {p[c]:.1%}" for cond in rule.when if cond.kind in POSTERIOR_CONDITIONS
+             for c, _ in cond.items]
+    return f"{rule.id}: {rule.reason}" + (f" ({', '.join(shown)})" if shown else "")
+
+
+def fired_rules(posterior: Posterior, policy: TriagePolicy) -> tuple[Rule, ...]:
+    """Every rule of the policy whose conditions all hold, in file order."""
+    p, ev, leader = posterior.probabilities, posterior.evidence, posterior.ranking[0]
+    soft = policy.soft_evidence_threshold
+    return tuple(r for r in policy.rules if all(holds(c, p, ev, leader, soft) for c in r.when))
+
+
+def triage(posterior: Posterior, policy: TriagePolicy, fired: tuple[Rule, ...] | None = None) -> Triage:
+    """Return the most urgent level a rule reaches, with every reason at that level."""
+    fired = fired_rules(posterior, policy) if fired is None else fired
     p = posterior.probabilities
-    fired: dict[str, list[str]] = {level: [] for level in LEVELS}
-    ev = posterior.evidence
-    for rule in policy.rules:
-        if p[rule.cause] >= rule.threshold and all(ev.get(k) == v for k, v in rule.when.items()):
-            given = "".join(f" with {k}={v}" for k, v in rule.when.items())
-            fired[rule.level].append(f"P({rule.cause}) = {p[rule.cause]:.1%} reaches the {rule.level} "
-                                     f"threshold of {rule.threshold:.0%}{given}")
-    for erule in policy.evidence_rules:
-        if all(ev.get(k) == v for k, v in erule.when.items()):
-            fired[erule.level].append(erule.reason)
-    leader = posterior.ranking[0]
-    if leader in policy.self_care_causes and p[leader] >= policy.self_care_threshold:
-        fired["self_care"].append(
-            f"the leading cause, {leader} ({p[leader]:.1%}), is self-limiting and no warning rule fires")
-    else:
-        fired["doctor"].append(
-            f"no self-limiting cause leads with at least {policy.self_care_threshold:.0%}: "
-            "an unclear picture needs an examination")
     for level in LEVELS:
-        if fired[level]:
-            return Triage(level, tuple(fired[level]))
-    raise AssertionError("unreachable: the last rule always fires")  # pragma: no cover
+        at = [r for r in fired if r.level == level]
+        if at:
+            return Triage(level, tuple(_reason(r, p) for r in at), tuple(r.id for r in at))
+    d = policy.default
+    return Triage(d.level, (f"{d.id}: {d.reason}",), (d.id,))
 
 
-def advice(posterior: Posterior, level: str, policy: TriagePolicy) -> tuple[str, ...]:
-    """The article's advice for every cause that is likely or leads, most urgent first."""
-    p = posterior.probabilities
-    leader = posterior.ranking[0]
-    items: list[str] = []
-    ev = posterior.evidence
-    for cause, texts in ADVICE.items():
-        if p[cause] >= policy.advice_threshold or cause == leader:
-            items.extend(t for t in texts if t not in items)
-    if ev.get("recent_trauma") != "yes" and PECH in items:  # the article: "for pain after a fall"
-        items.remove(PECH)
-    if not any(t in items for t in ADVICE["dvt"]) and p["dvt"] >= policy.dvt_safety_net:
-        items.append(DVT_SAFETY_NET)
-    if ev.get("recent_trauma") == "yes" and ev.get("age_group") == "child" and CHILD_AFTER_TRAUMA_ADVICE not in items:
-        items.insert(0, CHILD_AFTER_TRAUMA_ADVICE)
-    items.append(SAFETY_NET)
-    return tuple(items)
+def _text(item: AdviceItem, ev: dict[str, str], soft: float) -> str | None:
+    if not item.signs:
+        return item.text
+    missing = [words for name, words in item.signs if not reported(ev.get(name), {"yes"}, soft)]
+    if not missing:
+        return None
+    signs = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " or " + missing[-1]
+    return item.text.replace("{signs}", signs)
+
+
+def advice(posterior: Posterior, level: str, policy: TriagePolicy,
+           fired: tuple[Rule, ...] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The advice texts and their ids: what the fired rules bring and what its own conditions show."""
+    fired = fired_rules(posterior, policy) if fired is None else fired
+    p, ev, leader = posterior.probabilities, posterior.evidence, posterior.ranking[0]
+    soft = policy.soft_evidence_threshold
+    brought = {a for r in fired for a in r.advice}
+    if not any(r.level == level for r in fired):
+        brought |= set(policy.default.advice)
+    texts, ids = [], []
+    for item in policy.advice:
+        if level not in item.levels:
+            continue
+        shown = item.id in brought or (
+            item.show_when is not None and all(holds(c, p, ev, leader, soft) for c in item.show_when))
+        if not shown or any(holds(c, p, ev, leader, soft) for c in item.hide_when):
+            continue
+        text = _text(item, ev, soft)
+        if text is not None:
+            texts.append(text)
+            ids.append(item.id)
+    return tuple(texts), tuple(ids)
 
 
 def assess(posterior: Posterior, policy: TriagePolicy, warnings: tuple[str, ...] = ()) -> Assessment:
     """Triage and advice for a posterior."""
-    t = triage(posterior, policy)
-    return Assessment(posterior=posterior, triage=t, advice=advice(posterior, t.level, policy), warnings=warnings)
+    fired = fired_rules(posterior, policy)
+    t = triage(posterior, policy, fired)
+    texts, ids = advice(posterior, t.level, policy, fired)
+    return Assessment(posterior=posterior, triage=t, advice=texts, warnings=warnings, advice_ids=ids)

@@ -228,7 +228,7 @@ def _build(priors: Priors) -> ParameterDistributions:
     for var in structure.VARIABLES:
         node = priors.nodes[var.name]
         start = len(names)
-        multi = node.kind == "table" and var.states != structure.YES_NO
+        multi = node.kind in ("table", "mixture") and var.states != structure.YES_NO
         for p in node.parameters:
             names.append(p.name)
             value.append(p.value)

@@ -7,11 +7,15 @@ model on them, compares P(dvt) with the Wells strata and measures which
 priors move each vignette's expected cause most (the tornado of
 ``scripts/validate.py``).
 
-Leading diagnosis. A rupture implies a cyst and a pulmonary embolism almost
-always comes from a DVT, so the marginal of the parent is never below the
-complication's. The *differential* therefore ranks the most specific
-diagnosis: an intact cyst scores ``P(cyst) - P(rupture)``, a DVT without
-embolism ``P(dvt) - P(pulmonary_embolism)``; every other cause its marginal.
+Leading diagnosis. A pulmonary embolism almost always comes from a DVT, so
+P(dvt) is never below P(pulmonary_embolism). The *differential* therefore
+ranks the most specific diagnosis: a DVT without embolism scores
+``P(dvt) - P(pulmonary_embolism)``; every other cause its marginal (an intact
+and a ruptured Baker's cyst are already separate pictures).
+
+Each vignette may name its ``cohort``: the in-house cases written with the
+first network, and ``published-2026-11``, written from published case reports
+and committed before the model was run on them (the git history shows it).
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from .inference import Engine, Posterior
 from .priors import LEVELS
 
 #: A complication in the top three implies its parent cause there too.
-IMPLIES = {"bakers_cyst_rupture": "bakers_cyst", "pulmonary_embolism": "dvt"}
+IMPLIES = {"pulmonary_embolism": "dvt"}
+#: The cohort of a vignette that names none: the first, in-house suite.
+IN_HOUSE = "in-house-2026-11"
 #: Triage levels from least to most urgent.
 URGENCY = tuple(reversed(LEVELS))
 VIGNETTE_KEYS = {"id", "title", "source", "narrative", "evidence", "expected"}
@@ -53,6 +59,7 @@ class Vignette:
     triage: str
     rationale: str
     path: Path | None = None
+    cohort: str = IN_HOUSE
 
 
 def load_vignettes(folder: str | Path) -> list[Vignette]:
@@ -92,7 +99,7 @@ def load_vignettes(folder: str | Path) -> list[Vignette]:
             id=str(doc["id"]), title=str(doc["title"]), source=dict(doc["source"] or {}),
             narrative=str(doc["narrative"]), evidence=dict(doc["evidence"] or {}),
             leading=tuple(exp["leading"]), top3=tuple(exp["top3"]), triage=exp["triage"],
-            rationale=str(exp.get("rationale", "")), path=path,
+            rationale=str(exp.get("rationale", "")), path=path, cohort=str(doc.get("cohort", IN_HOUSE)),
         ))
     if not out:
         raise VignetteError(f"{folder}: no vignettes (*.yaml) found")
@@ -103,7 +110,6 @@ def differential(posterior: Posterior) -> list[tuple[str, float]]:
     """Causes ranked by the probability of being the most specific diagnosis (see module docstring)."""
     p = dict(posterior.probabilities)
     score = dict(p)
-    score["bakers_cyst"] = max(p["bakers_cyst"] - p["bakers_cyst_rupture"], 0.0)
     score["dvt"] = max(p["dvt"] - p["pulmonary_embolism"], 0.0)
     order = {n: i for i, n in enumerate(structure.TARGETS)}
     return sorted(score.items(), key=lambda kv: (-kv[1], order[kv[0]]))
