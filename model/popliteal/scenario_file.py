@@ -17,7 +17,7 @@ silently read as an empty case.
 
 Evidence given with ``-e`` on the command line is added to the file's. A
 variable given in both with different values is an error (exit 2): neither
-silently wins. The file is read with ``yaml.safe_load``; every problem raises
+silently wins. The file is read with :mod:`popliteal.safeyaml`; every problem raises
 :class:`ScenarioError` with one line naming the file and the field.
 """
 
@@ -60,21 +60,13 @@ def load_scenario(path: str | Path) -> Scenario:
         ``FILE: FIELD: problem`` for a missing or unreadable file, broken YAML,
         an unknown field, a missing ``evidence`` mapping or bad evidence.
     """
-    import yaml
+    from .safeyaml import YamlError, load_file
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ScenarioError(f"{path}: cannot read the scenario file: {reason}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ScenarioError(f"{path}: {where}: not valid YAML ({problem})") from None
+        data = load_file(path)
+    except YamlError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: file: must be a mapping with an 'evidence' field, "
                             f"got {type(data).__name__}")
