@@ -46,6 +46,8 @@ def check_target(path: str | os.PathLike[str], what: str = "file") -> Path:
     text = os.fspath(path)
     if not text.strip():
         raise TargetError(f"{what}: an empty file name")
+    if "\0" in text:
+        raise TargetError(f"{what}: a file name with a NUL character")
     if text.endswith(("/", os.sep)) or text.endswith(os.sep + ".") or text in (".", ".."):
         raise TargetError(f"{text}: names a folder, not a {what}")
     target = Path(text)
@@ -64,21 +66,49 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The temporary file exists (empty) when the block starts; whatever the
     block writes to it replaces ``path`` when the block ends without an
     exception. On any exception (including ``KeyboardInterrupt``) the
-    temporary file is removed and ``path`` is left as it was.
+    temporary file is removed and ``path`` is left as it was. While the block
+    runs in the main thread, SIGTERM and SIGHUP (when they have their default
+    action) raise ``SystemExit(128 + signal)``, so they too remove the file.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
-                               prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    with _signals_as_exit():
+        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
+                                   prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            os.chmod(tmp, _mode(target))
+            yield Path(tmp)
+            _fsync(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+@contextlib.contextmanager
+def _signals_as_exit() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into ``SystemExit`` while the block runs (main thread, default action only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) == signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, _exit_on_signal)
     try:
-        os.chmod(tmp, _mode(target))
-        yield Path(tmp)
-        _fsync(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager
