@@ -36,6 +36,7 @@ no change here).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -235,6 +236,12 @@ def _float(value: Any) -> float:
     return float(value)
 
 
+@functools.lru_cache(maxsize=None)
+def _fields(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """The resolved annotations and the init field names of a dataclass."""
+    return typing.get_type_hints(kind), frozenset(f.name for f in dataclasses.fields(kind) if f.init)
+
+
 def decode(kind: Any, value: Any) -> Any:
     """Rebuild a value of type ``kind`` from its JSON form (as :func:`dataclasses.asdict` wrote it).
 
@@ -251,9 +258,8 @@ def decode(kind: Any, value: Any) -> Any:
         When ``value`` does not have that type.
     """
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        names = [f.name for f in dataclasses.fields(kind) if f.init]
-        _require(isinstance(value, dict) and sorted(value) == sorted(names))
+        hints, names = _fields(kind)
+        _require(isinstance(value, dict) and value.keys() == names)
         return kind(**{n: decode(hints[n], value[n]) for n in names})
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
