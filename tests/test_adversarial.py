@@ -311,6 +311,33 @@ def test_yaml_bomb_in_a_scenario_is_one_line_and_fast(kind, size, deep):
     assert len(line) < 300 + len(str(path)), line
 
 
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**60, 10**60), st.floats(allow_nan=True),
+              st.text(max_size=30), st.sampled_from(["yes", "no", "yes:0.7", "no:1e-310", "child", "67", "yes:"])),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12)
+
+
+@seeded(60)
+@given(evidence=st.dictionaries(st.one_of(st.sampled_from(list(structure.NAMES) + ["age"]), st.text(max_size=12)),
+                                json_values, max_size=5),
+       extra=st.dictionaries(st.sampled_from(["title", "notes", "id", "evidense", "x"]), json_values, max_size=2))
+def test_random_scenario_file_is_valid_or_one_line(evidence, extra):
+    from popliteal import safeyaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "case.yaml"
+        path.write_text(safeyaml.dump({**extra, "evidence": evidence}))
+        with time_limit(10):
+            try:
+                scenario = load_scenario(path)
+            except ScenarioError as exc:
+                line = one_line(str(exc), str(path))
+                assert len(line) < 600 + len(str(path)), line
+                return
+    assert set(scenario.evidence.names) <= set(structure.NAMES)
+
+
 # --- writers: no partial file -------------------------------------------------------------------
 
 def _limited(limit: int):

@@ -20,6 +20,8 @@ from . import __version__
 from . import cli_reasoning as _reasoning
 
 EXIT_BAD_INPUT = 2
+#: Longest error line printed (characters): a huge input is cut, never echoed whole.
+MAX_MESSAGE = 500
 
 
 class UsageError(Exception):
@@ -338,7 +340,9 @@ def _silence_stdout() -> None:
 
 
 def _fail(message: str) -> int:
-    line = " ".join(message.split())
+    from .messages import shorten
+
+    line = shorten(" ".join(message.split()), MAX_MESSAGE)
     sys.stderr.write(f"popliteal: error: {line}\n")
     return EXIT_BAD_INPUT
 

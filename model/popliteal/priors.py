@@ -267,7 +267,9 @@ class _Ctx:
         self.references = references
 
     def fail(self, where: str, problem: str) -> PriorsError:
-        return PriorsError(f"{self.file}: {where}: {problem}")
+        from .messages import shorten
+
+        return PriorsError(f"{self.file}: {shorten(where, 120)}: {shorten(problem, 240)}")
 
 
 def _state(value: Any) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .evidence import Evidence, EvidenceError, from_mapping
+from .messages import shorten
 
 FIELDS = ("title", "notes", "evidence")
 #: Fields of the vignette format (tests/vignettes), accepted and ignored.
@@ -72,9 +73,9 @@ def load_scenario(path: str | Path) -> Scenario:
                             f"got {type(data).__name__}")
     for key in data:
         if key not in FIELDS + VIGNETTE_FIELDS:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(shorten(key), FIELDS, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}?" if close else f"; fields are {', '.join(FIELDS)}"
-            raise ScenarioError(f"{path}: {key}: unknown field{hint}")
+            raise ScenarioError(f"{path}: {shorten(key)}: unknown field{hint}")
     if "evidence" not in data:
         raise ScenarioError(f"{path}: evidence: missing (a mapping such as calf_swelling: \"yes\")")
     raw = data["evidence"]
@@ -86,7 +87,7 @@ def load_scenario(path: str | Path) -> Scenario:
         try:
             from_mapping({key: value})
         except EvidenceError as exc:
-            raise ScenarioError(f"{path}: evidence.{key}: {exc}") from None
+            raise ScenarioError(f"{path}: evidence.{shorten(key)}: {exc}") from None
     try:
         evidence = from_mapping(raw)
     except EvidenceError as exc:  # e.g. age and age_group that disagree
