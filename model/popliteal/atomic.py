@@ -1,13 +1,16 @@
 """Safe file I/O: atomic writes (never a partial file) and bounded reads (never a hang).
 
-A reader sees the old file or the complete new one, never a part:
-
+Writes: a reader sees the old file or the complete new one, never a part.
 Every writer of popliteal (plots, exports, the cache, batch outputs) writes to
 a temporary file with a unique name in the target's folder (so that the final
 ``os.replace`` stays on one file system and is atomic), flushes it to disk and
 replaces the target. The temporary file is removed on every exit path: an
-error, a full disk, ``KeyboardInterrupt`` or ``SystemExit`` (which is how a
-signal handler that raises ends the program).
+error, a full disk, ``KeyboardInterrupt``, ``SystemExit``, and SIGTERM or
+SIGHUP (turned into ``SystemExit`` while the write runs).
+
+Reads: :func:`read_regular` opens non-blocking, checks on the open descriptor
+that the file is a regular file of bounded size, and only then reads it, so a
+FIFO, folder or device in the place of a file is an error, never a hang.
 
 >>> from popliteal.atomic import atomic_path
 >>> with atomic_path("out.svg") as tmp:           # doctest: +SKIP
@@ -24,7 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "check_target", "read_regular", "UnreadableFile"]
+__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "check_target", "read_regular", "TargetError",
+           "UnreadableFile"]
 
 
 class UnreadableFile(ValueError):

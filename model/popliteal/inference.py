@@ -66,6 +66,9 @@ class Engine:
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
+        # log of the smallest positive product of one entry per table: with the likelihoods' own
+        # floor it bounds every nonzero term of P(e) from below (see _marginals)
+        self._log_floor = float(sum(np.log(t[t > 0].min()) if np.any(t > 0) else 0.0 for t in self.tables.values()))
 
     def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
         """The contraction of one pattern of evidence and targets, cached.
@@ -174,6 +177,8 @@ class Engine:
         joint = plan.joint(self.tables, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
+        if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
+            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low, batch) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
         safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
@@ -194,6 +199,21 @@ class Engine:
             log_p[low] = log_low
             p_e[low] = np.where(possible, np.maximum(np.exp(log_low), TINY), 0.0)
         return out, p_e, log_p
+
+
+#: Every nonzero term of P(e) above exp(this) is an ordinary double, and so is every partial sum.
+_LOG_SAFE = float(np.log(1e-280))
+
+
+def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray, batch: int) -> np.ndarray:
+    """Per case, the log of the product of each likelihood vector's smallest positive entry."""
+    total = np.zeros(len(cases))
+    for lik in likelihoods.values():
+        lik = np.asarray(lik, dtype=float)
+        rows = lik[cases] if lik.ndim == 2 else np.broadcast_to(lik, (len(cases), lik.shape[-1]))
+        smallest = np.where(rows > 0, rows, np.inf).min(axis=1)
+        total += np.log(np.where(np.isfinite(smallest), smallest, 1.0))
+    return total
 
 
 def ratio(p_num: np.ndarray, log_num: np.ndarray, p_den: float, log_den: float) -> np.ndarray:
