@@ -330,7 +330,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _silence_stdout() -> None:
-    """Point standard output at /dev/null, so that the flush at exit cannot fail a second time."""
+    """Point standard output at /dev/null, so that the flush at exit cannot fail a second time.
+
+    Only the process's own standard output (the command line), never a stream a
+    caller redirected ``sys.stdout`` to.
+    """
+    if sys.stdout is not sys.__stdout__:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
