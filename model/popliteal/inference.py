@@ -167,8 +167,18 @@ class Engine:
         out, _, log_p = self._marginals(likelihoods, targets, batch)
         return out, log_p
 
-    def marginals_full(self, likelihoods, targets=structure.TARGETS, batch=None):
-        """As :meth:`marginals`, returning ``(marginals, P(evidence), log P(evidence))``."""
+    def marginals_full(
+        self,
+        likelihoods: Mapping[str, np.ndarray],
+        targets: Sequence[str] = structure.TARGETS,
+        batch: int | None = None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """As :meth:`marginals`, returning ``(marginals, P(evidence), log P(evidence))``.
+
+        Cases whose ``P(evidence)`` could underflow (below ``RESCALE_BELOW``, with a
+        lower bound on its terms, from the smallest table and likelihood entries, under
+        about 1e-280) are contracted again with every intermediate factor rescaled.
+        """
         return self._marginals(likelihoods, targets, batch)
 
     def _marginals(self, likelihoods, targets, batch):
@@ -178,7 +188,7 @@ class Engine:
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
         if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
-            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low, batch) < _LOG_SAFE]
+            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
         safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
@@ -205,7 +215,7 @@ class Engine:
 _LOG_SAFE = float(np.log(1e-280))
 
 
-def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray, batch: int) -> np.ndarray:
+def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray) -> np.ndarray:
     """Per case, the log of the product of each likelihood vector's smallest positive entry."""
     total = np.zeros(len(cases))
     for lik in likelihoods.values():
@@ -305,7 +315,7 @@ def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
     ImpossibleEvidence
         When the model holds the evidence impossible.
     """
-    marg, p_e, log_p = engine._marginals(evidence.likelihoods(), structure.TARGETS, None)
+    marg, p_e, log_p = engine.marginals_full(evidence.likelihoods(), structure.TARGETS)
     if not p_e[0] > IMPOSSIBLE:
         raise ImpossibleEvidence(
             f"the model holds this evidence impossible: {explain_impossible(engine, evidence)}")
