@@ -29,13 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "model"))
 
 import popliteal  # noqa: E402
-from popliteal import structure  # noqa: E402
+from popliteal import safeyaml, structure  # noqa: E402
 from popliteal.evidence import from_mapping  # noqa: E402
 from popliteal.interview import SETTLE_PROBABILITY, Interview  # noqa: E402
 
@@ -107,7 +105,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     rows = []
     for path in sorted(args.vignettes.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text())
+        doc = safeyaml.load_file(path)
         evidence = from_mapping(doc["evidence"])
         target = _state(model, evidence)
         rows.append({"vignette": doc.get("id", path.stem), "variables": len(evidence), "target": list(target),

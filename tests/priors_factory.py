@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from popliteal import structure
+from popliteal import safeyaml, structure
 
 BUNDLED = Path(__file__).resolve().parents[1] / "priors"
 _PROVENANCE = {"source": "team_estimate", "evidence": "estimate", "reasoning": "random test value"}
@@ -77,5 +76,5 @@ def write_random_priors(directory: Path, seed: int) -> Path:
     for name in ("references.yaml", "triage.yaml", "advice.yaml"):
         shutil.copy(BUNDLED / name, directory / name)
     for var in structure.VARIABLES:
-        (directory / f"{var.name}.yaml").write_text(yaml.safe_dump(random_node(var, rng), sort_keys=False))
+        (directory / f"{var.name}.yaml").write_text(safeyaml.dump(random_node(var, rng), sort_keys=False))
     return directory

@@ -115,16 +115,24 @@ def test_a_changed_priors_file_rebuilds_the_entry(cache_dir, priors_copy, monkey
     assert yaml_loads.calls == 1, "the rebuilt entry is used from then on"
 
 
-def test_an_entry_built_right_after_an_edit_is_not_trusted(cache_dir, priors_copy, monkeypatch):
-    age(priors_copy, time.time_ns())  # just edited: a same-size edit could keep this timestamp
+def test_an_edit_that_keeps_size_and_mtime_is_seen(cache_dir, priors_copy, monkeypatch):
+    """The key is the files' content: an edit of the same size and timestamp is not served stale."""
+    before = popliteal.load(priors_copy).posterior(CASES[1]).probabilities["dvt"]
+    dvt = priors_copy / "dvt.yaml"
+    stat = dvt.stat()
+    text = dvt.read_text()
+    value = popliteal.load(priors_copy).priors.nodes["dvt"].parameters[0].value
+    edited = text.replace(f"probability: {value}", f"probability: {value * 2:.{len(str(value)) - 2}f}"[:len(
+        f"probability: {value}")], 1)
+    assert len(edited) == len(text) and edited != text
+    dvt.write_text(edited)
+    os.utime(dvt, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (dvt.stat().st_size, dvt.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
     yaml_loads = YamlCounter(monkeypatch)
-    popliteal.load(priors_copy)
-    popliteal.load(priors_copy)
-    assert yaml_loads.calls == 2
-    age(priors_copy)
-    popliteal.load(priors_copy)
-    popliteal.load(priors_copy)
-    assert yaml_loads.calls == 3
+    after = popliteal.load(priors_copy)
+    assert yaml_loads.calls == 1
+    assert after.posterior(CASES[1]).probabilities["dvt"] != before
+    assert after.digest == popliteal.load(priors_copy, cache=False).digest
 
 
 def test_the_cli_sees_an_edited_priors_file(cache_dir, priors_copy):
@@ -167,7 +175,8 @@ def test_a_corrupt_entry_is_ignored_and_rebuilt(cache_dir, priors_copy, monkeypa
             tables["dvt"] = np.array([{"a": 1}], dtype=object)
         np.savez(npz, **tables)
         meta = json.loads(sidecar.read_text())
-        meta["npz_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+        meta["body"]["npz_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+        meta["sha256"] = hashlib.sha256(cache._canonical(meta["body"])).hexdigest()
         sidecar.write_text(json.dumps(meta))
     yaml_loads = YamlCounter(monkeypatch)
     assert popliteal.load(priors_copy).query(CASES[1]).to_dict() == expected
@@ -194,7 +203,7 @@ def test_the_entry_holds_no_pickle(cache_dir, priors_copy):
         assert sorted(arrays.files) == sorted(structure.NAMES)
         assert all(arrays[k].dtype == np.float64 for k in arrays.files)
     meta = json.loads(sidecar.read_text())
-    assert meta["digest"] == popliteal.load(priors_copy, cache=False).digest
+    assert meta["body"]["digest"] == popliteal.load(priors_copy, cache=False).digest
     assert not list(cache_dir.glob(".*.tmp")), "no temporary file is left behind"
 
 
@@ -243,3 +252,84 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache.cache_dir() == tmp_path / "home" / ".cache" / "popliteal"
+
+
+def test_an_edited_sidecar_is_a_miss_not_a_changed_triage(cache_dir, priors_copy, monkeypatch):
+    """Editing the urgent DVT threshold inside the sidecar must not change the triage under the same digest."""
+    model = popliteal.load(priors_copy)
+    expected = model.query(CASES[1]).to_dict()
+    _, sidecar = entry_files(cache_dir)
+    meta = json.loads(sidecar.read_text())
+    for rule in meta["body"]["triage"]["triage.yaml"]["rules"]:
+        for cond in rule["when"]:
+            for body in cond.values():
+                if isinstance(body, dict):
+                    body.update({k: 0.99 for k, v in body.items() if isinstance(v, float)})
+    sidecar.write_text(json.dumps(meta))
+    yaml_loads = YamlCounter(monkeypatch)
+    assert popliteal.load(priors_copy).query(CASES[1]).to_dict() == expected
+    assert yaml_loads.calls == 1, "the tampered entry was a miss"
+
+
+@pytest.mark.parametrize("junk", ["fifo", "folder", "empty file", "symlink loop"])
+@pytest.mark.parametrize("which", ["json", "npz"])
+def test_junk_in_place_of_an_entry_is_a_miss_not_a_hang(cache_dir, priors_copy, junk, which):
+    popliteal.load(priors_copy)
+    path = entry_files(cache_dir)[0 if which == "npz" else 1]
+    path.unlink()
+    if junk == "fifo":
+        os.mkfifo(path)
+    elif junk == "folder":
+        path.mkdir()
+    elif junk == "empty file":
+        path.write_bytes(b"")
+    else:
+        path.symlink_to(path)
+    proc = subprocess.run([sys.executable, "-m", "popliteal", "query", "--priors", str(priors_copy), "--json",
+                           "-e", "calf_swelling=yes"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "POPLITEAL_CACHE_DIR": str(cache_dir)})
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["posteriors"] == popliteal.load(
+        priors_copy, cache=False).posterior({"calf_swelling": "yes"}).probabilities
+
+
+def test_a_new_dataclass_field_still_hits_the_cache(cache_dir, priors_copy, monkeypatch):
+    """Issue 12: a field added to a cached dataclass (of any supported type) needs no cache code."""
+    import dataclasses
+
+    from popliteal import priors as priors_module
+
+    @dataclasses.dataclass(frozen=True)
+    class Policy(priors_module.TriagePolicy):
+        review_after_days: int = 7
+        label: str | None = "x"
+        weights: dict[str, float] = dataclasses.field(default_factory=lambda: {"dvt": 0.5})
+        tags: tuple[str, ...] = ("a", "b")
+
+    monkeypatch.setattr(priors_module, "TriagePolicy", Policy)
+    monkeypatch.setattr(cache, "TriagePolicy", Policy)
+    first = popliteal.load(priors_copy)
+    assert isinstance(first.priors.triage, Policy)
+    yaml_loads = YamlCounter(monkeypatch)
+    hit = popliteal.load(priors_copy)
+    assert yaml_loads.calls == 0, "a cache hit"
+    assert hit.priors.triage == first.priors.triage
+
+
+def test_every_field_of_the_cached_classes_is_decodable():
+    from popliteal import priors as priors_module
+
+    model = popliteal.load(cache=False)
+    for value in model.priors.nodes["dvt"].parameters:
+        assert cache.decode(type(value), json.loads(json.dumps(dataclasses_asdict(value)))) == value
+    with pytest.raises(TypeError, match="cannot store"):
+        cache.decode(set[str], ["a"])
+    assert priors_module.TriagePolicy is type(model.priors.triage)
+    # the policy is stored as its two YAML documents and validated by the loader on reading
+    assert model.priors.policy_documents["triage.yaml"]["rules"]
+
+
+def dataclasses_asdict(value):
+    import dataclasses
+
+    return dataclasses.asdict(value)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from popliteal import safeyaml
 from popliteal.priors import PriorsError, load_priors
 from popliteal.scenario_file import ScenarioError, load_scenario
 
@@ -181,7 +182,7 @@ def test_red_flag_threshold_is_validated(tmp_path, mutate, fragment):
     folder = _priors_copy(tmp_path)
     doc = yaml.safe_load((folder / "triage.yaml").read_text())
     mutate(doc)
-    (folder / "triage.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    (folder / "triage.yaml").write_text(safeyaml.dump(doc, sort_keys=False))
     with pytest.raises(PriorsError, match=fragment.replace("(", r"\(")):
         load_priors(folder)
 

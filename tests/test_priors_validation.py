@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from popliteal import structure
+from popliteal import safeyaml, structure
 from popliteal.priors import PriorsError, _load_node, _load_references, load_priors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def _doc(name: str) -> dict:
 
 
 def _load(name: str, doc_or_bytes) -> None:
-    raw = doc_or_bytes if isinstance(doc_or_bytes, bytes) else yaml.safe_dump(doc_or_bytes).encode()
+    raw = doc_or_bytes if isinstance(doc_or_bytes, bytes) else safeyaml.dump(doc_or_bytes).encode()
     refs = _load_references(PRIORS / "references.yaml")
     _load_node(name, raw, structure.BY_NAME[name[:-5]], refs)
 

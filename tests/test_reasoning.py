@@ -72,7 +72,9 @@ def test_unsure_answers_to_red_flags_count_as_reported(policy):
         assert triage(posterior({"breathlessness": value}, pulmonary_embolism=0.06), policy).level == "emergency"
     child = posterior({"age_group": "child", "recent_trauma": "yes:0.9999", "night_pain_both_legs": "yes"},
                       growing_pains=0.9)
-    assert triage(child, policy).level == "doctor"
+    assert triage(child, policy).rules == ("pittsburgh_child",)  # X-ray after a fall under 12
+    assert reported("pregnant|postpartum:0.9", {"postpartum"}, 0.5)
+    assert not reported("pregnant|postpartum:0.9", {"no"}, 0.5)
 
 
 def test_ottawa_knee_rule_after_trauma(policy):

@@ -19,10 +19,9 @@ import venv
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given, settings, strategies as st
 
-from popliteal import structure
+from popliteal import safeyaml, structure
 from popliteal.cli import main
 from popliteal.priors import PriorsError, _load_node, _load_references
 
@@ -81,7 +80,7 @@ NODE_KEYS = ["node", "kind", "rows", "leak", "causes", "baseline", "odds_ratios"
        doc=st.dictionaries(st.sampled_from(NODE_KEYS), YAML_VALUES, max_size=6))
 def test_priors_loader_fuzz_rejects_garbage_with_file_and_field(name, doc):
     refs = _load_references(PRIORS / "references.yaml")
-    raw = yaml.safe_dump(doc).encode()
+    raw = safeyaml.dump(doc).encode()
     with pytest.raises(PriorsError) as info:
         _load_node(f"{name}.yaml", raw, structure.BY_NAME[name], refs)
     message = str(info.value)

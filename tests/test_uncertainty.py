@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
+from popliteal import safeyaml
 from scipy.special import betainc
 
 import popliteal
@@ -187,7 +189,7 @@ def narrow(directory, rel=0.01):
             doc["baseline"]["range"] = tight(doc["baseline"]["probability"], 1.0)
             for entry in doc["odds_ratios"]:
                 entry["range"] = tight(entry["value"], math.inf)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        path.write_text(safeyaml.dump(doc, sort_keys=False, allow_unicode=True))
     return directory
 
 

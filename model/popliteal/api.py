@@ -13,7 +13,7 @@ import os
 from typing import Any, Mapping
 
 from . import structure
-from .evidence import Evidence, from_mapping
+from .evidence import Evidence, EvidenceError, from_mapping
 from .inference import Engine, Posterior, query as _query
 from .priors import Priors, load_priors
 from .reasoning import Assessment, assess
@@ -43,6 +43,9 @@ class Model:
             return Evidence()
         if isinstance(evidence, Evidence):
             return evidence
+        if not isinstance(evidence, (Mapping, list, tuple)):
+            raise EvidenceError(f"evidence must be a mapping such as {{'calf_swelling': 'yes'}}, "
+                                f"got {type(evidence).__name__}")
         return from_mapping(evidence)
 
     def posterior(self, evidence: Evidence | Mapping[str, Any] | None = None) -> Posterior:
@@ -61,8 +64,7 @@ class Model:
         ranges, drawn with ``seed`` (see :mod:`popliteal.uncertainty`); the
         point estimate stays the answer.
         """
-        items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
-        items.update(kwargs)
+        items = _merge_keywords(evidence, kwargs)
         if uncertainty is None:
             return self._assess(self.evidence(items))
         from .uncertainty import assess_uncertainty, check_draws, check_seed
@@ -183,6 +185,24 @@ class Model:
         from .network import build_network
 
         return build_network(self.priors)
+
+
+def _merge_keywords(evidence: Evidence | Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> Evidence:
+    """The evidence of a mapping (or :class:`Evidence`) plus keyword arguments; a clash is an error.
+
+    Raises
+    ------
+    EvidenceError
+        When a variable is given in both with different values (neither silently wins).
+    """
+    if evidence is not None and not isinstance(evidence, (Evidence, Mapping, list, tuple)):
+        raise EvidenceError(f"evidence must be a mapping such as {{'calf_swelling': 'yes'}}, "
+                            f"got {type(evidence).__name__}")
+    if not kwargs:
+        return evidence if isinstance(evidence, Evidence) else from_mapping(evidence or {})
+    base = evidence.as_dict() if isinstance(evidence, Evidence) else evidence or {}
+    pairs = list(base.items()) if isinstance(base, Mapping) else list(base)
+    return from_mapping(pairs + list(kwargs.items()))  # refuses a name given twice differently
 
 
 def load(priors_dir: str | os.PathLike[str] | None = None, cache: bool = True) -> Model:

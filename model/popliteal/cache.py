@@ -7,55 +7,59 @@ stored as a numpy ``.npz`` file (tables only, read with ``allow_pickle=False``)
 and a small JSON sidecar (everything else), in
 
 1. ``$POPLITEAL_CACHE_DIR``, else
-2. ``$XDG_CACHE_HOME/popliteal``, else
-3. ``~/.cache/popliteal``,
+2. the user cache folder of the platform (``platformdirs.user_cache_dir``:
+   ``$XDG_CACHE_HOME/popliteal`` or ``~/.cache/popliteal`` on Linux,
+   ``~/Library/Caches/popliteal`` on macOS, ``%LOCALAPPDATA%\\popliteal\\Cache``
+   on Windows),
 
-one entry per priors folder. The entry is keyed by a cheap fingerprint of the
-folder, computed without reading any file: its absolute path and each
-``*.yaml`` file's name, size and modification time (plus the same of the code
-that builds the tables). Any change of a priors file changes the fingerprint,
-and the next load rebuilds the entry. A file changed within
-:data:`RACY_SECONDS` of the entry being built could keep its size and
-timestamp (file-system timestamps are coarse), so such an entry is not
-trusted and is rebuilt on its next use (as git does with its index).
+one entry per priors folder. The entry is keyed by the SHA-256 of the
+*content* of every ``*.yaml`` file of the folder (they are small: reading and
+hashing them costs about a millisecond, against tens for parsing them) and of
+the code that builds the tables; sizes and timestamps are not trusted. The
+loaded priors are stored only when their digest equals the digest of the
+bytes that were hashed, so an edit during the load cannot store numbers
+under the wrong key.
 
 The cache never fails a query: a missing, stale, corrupt or unreadable entry
-is rebuilt from the YAML, and an unwritable cache folder is simply not
-written. Entries are written atomically (a temporary file, then
-``os.replace``) and checked on reading: the sidecar names the SHA-256 of the
-``.npz``, every table must have the shape the structure gives it, be finite,
-non-negative and sum to one, and every field must have its type.
+— or anything but a regular file in its place, such as a FIFO, which is never
+opened blocking — is rebuilt from the YAML, and an unwritable cache folder is
+simply not written. Entries are written atomically (:mod:`popliteal.atomic`)
+and checked on reading: the sidecar carries the SHA-256 of its own content
+and of the ``.npz``, every table must have the shape the structure gives it,
+be finite, non-negative and sum to one, and every field is decoded by the
+type annotations of its dataclass (so a new field of a supported type needs
+no change here).
 
 ``popliteal validate-priors`` never uses the cache.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import io
 import json
 import math
 import os
-import tempfile
-import time
-from dataclasses import asdict, fields
+import types
+import typing
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import __version__, structure
+from .atomic import UnreadableFile, atomic_write_bytes, read_regular
 from .priors import (ADVICE_FILE, KINDS, SUM_TOLERANCE, TRIAGE_FILE, NodePrior, Parameter, Priors, PriorsError,
-                     TriagePolicy, default_priors_dir, load_priors, policy_from_documents)
+                     TriagePolicy, content_digest, default_priors_dir, load_priors, policy_from_documents)
 
 #: Version of the cache layout; a different version is a miss.
-FORMAT = 1
+FORMAT = 2
 ENV_VAR = "POPLITEAL_CACHE_DIR"
-#: Files modified this close to the build of an entry make the entry untrusted.
-RACY_SECONDS = 2.0
-#: Source files whose change changes how tables are built.
-_CODE = ("priors.py", "structure.py", "cache.py")
-_PARAMETER_FIELDS = tuple(f.name for f in fields(Parameter))
+#: Source files whose change changes how tables are built or entries are read.
+_CODE = ("priors.py", "structure.py", "cache.py", "safeyaml.py")
 
 
 def cache_dir() -> Path:
@@ -63,32 +67,38 @@ def cache_dir() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg) / "popliteal"
-    return Path.home() / ".cache" / "popliteal"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("popliteal", appauthor=False))
 
 
 def fingerprint(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """A cheap description of a priors folder that changes whenever a file does.
+    """The content of a priors folder, hashed: it changes whenever a byte of a file does.
 
-    Only ``stat`` calls: the absolute path, and the name, size and
-    modification time (ns) of every ``*.yaml`` file and of the code that
-    builds the tables.
+    The absolute path, the SHA-256 of every ``*.yaml`` file (by name), the
+    digest those bytes give (:func:`popliteal.priors.content_digest`) and the
+    SHA-256 of the code that builds the tables.
+
+    Raises
+    ------
+    OSError, UnreadableFile
+        When a file cannot be read as a regular file (the caller then loads
+        the YAML, which names the problem).
     """
     directory = Path(directory).absolute()
     here = Path(__file__).resolve().parent
-
-    def stat(path: Path) -> list:
-        st = path.stat()
-        return [path.name, st.st_size, st.st_mtime_ns]
-
+    raw = {p.stem: read_regular(p) for p in sorted(directory.glob("*.yaml"))}
+    try:
+        digest = content_digest(raw)
+    except KeyError:  # a file is missing: load_priors names it
+        digest = None
     return {
         "format": FORMAT,
         "version": __version__,
         "directory": str(directory),
-        "files": [stat(p) for p in sorted(directory.glob("*.yaml"))],
-        "code": [stat(here / name) for name in _CODE],
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in raw.items()},
+        "digest": digest,
+        "code": {name: hashlib.sha256(read_regular(here / name)).hexdigest() for name in _CODE},
     }
 
 
@@ -110,19 +120,24 @@ def load_priors_cached(directory: str | os.PathLike[str] | None = None) -> Prior
     PriorsError
         As :func:`~popliteal.priors.load_priors`, when the folder is invalid.
     """
+    if directory is not None and not os.fspath(directory).strip():
+        return load_priors(directory)  # refused there, with one line
     directory = Path(directory) if directory is not None else default_priors_dir()
     try:
-        started = time.time_ns()
         fp = fingerprint(directory)
         npz_path, json_path = _entry(directory)
-    except (OSError, RuntimeError):  # unreadable folder (load_priors names the problem), no home folder
+    except (OSError, RuntimeError, UnreadableFile):  # unreadable folder or file (load_priors names it), no home
+        return load_priors(directory)
+    if fp["digest"] is None:
         return load_priors(directory)
     cached = read_entry(npz_path, json_path, fp, directory)
     if cached is not None:
         return cached
     priors = load_priors(directory)
+    if priors.digest != fp["digest"]:  # a file changed while it was loaded: do not store it under fp
+        return priors
     try:
-        write_entry(priors, npz_path, json_path, fp, started)
+        write_entry(priors, npz_path, json_path, fp)
     except Exception:  # noqa: BLE001 - unwritable or full cache folder: the query goes on without it
         pass
     return priors
@@ -133,29 +148,18 @@ def load_priors_cached(directory: str | os.PathLike[str] | None = None) -> Prior
 # ---------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def _canonical(body: Any) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
-def write_entry(priors: Priors, npz_path: Path, json_path: Path, fp: dict[str, Any], built_ns: int) -> None:
-    """Write the cache entry of ``priors`` (the ``.npz`` first, then its sidecar)."""
+def write_entry(priors: Priors, npz_path: Path, json_path: Path, fp: dict[str, Any]) -> None:
+    """Write the cache entry of ``priors`` (the ``.npz`` first, then its sidecar with their checksums)."""
     buffer = io.BytesIO()
     np.savez(buffer, **{name: np.ascontiguousarray(priors.nodes[name].table, dtype=np.float64)
                         for name in structure.NAMES})
     npz = buffer.getvalue()
-    sidecar = {
+    body = {
         "fingerprint": fp,
-        "built_ns": built_ns,
         "npz_sha256": hashlib.sha256(npz).hexdigest(),
         "digest": priors.digest,
         "nodes": [{"node": n.node, "kind": n.kind, "file": n.file, "description": n.description,
@@ -165,14 +169,19 @@ def write_entry(priors: Priors, npz_path: Path, json_path: Path, fp: dict[str, A
         "triage": priors.policy_documents,
         "references": priors.references,
     }
+    sidecar = {"sha256": hashlib.sha256(_canonical(body)).hexdigest(), "body": body}
     npz_path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(npz_path, npz)
-    _atomic_write(json_path, json.dumps(sidecar, allow_nan=False).encode())
+    atomic_write_bytes(npz_path, npz)
+    atomic_write_bytes(json_path, json.dumps(sidecar, allow_nan=False).encode())
 
 
 # ---------------------------------------------------------------------------
 # Reading and checking
 # ---------------------------------------------------------------------------
+
+
+#: Largest cache file read (bytes); an entry is about 200 kB.
+_MAX_ENTRY = 64 * 2**20
 
 
 class _Invalid(Exception):
@@ -185,15 +194,18 @@ def _require(condition: bool) -> None:
 
 
 def read_entry(npz_path: Path, json_path: Path, fp: dict[str, Any], directory: Path) -> Priors | None:
-    """The cached priors, or None when the entry is missing, stale, untrusted or malformed."""
+    """The cached priors, or None when the entry is missing, stale, tampered with or malformed.
+
+    Both files are read with :func:`popliteal.atomic.read_regular`: a FIFO,
+    folder or device in their place is a miss, never a hang.
+    """
     try:
-        sidecar = json.loads(json_path.read_bytes())
-        _require(isinstance(sidecar, dict) and sidecar.get("fingerprint") == fp)
-        built = sidecar.get("built_ns")
-        _require(isinstance(built, int))
-        newest = max((f[2] for f in fp["files"]), default=0)
-        _require(newest < built - RACY_SECONDS * 1e9)
-        npz = npz_path.read_bytes()
+        outer = json.loads(read_regular(json_path, _MAX_ENTRY))
+        _require(isinstance(outer, dict) and isinstance(outer.get("body"), dict))
+        sidecar = outer["body"]
+        _require(hashlib.sha256(_canonical(sidecar)).hexdigest() == outer.get("sha256"))
+        _require(sidecar.get("fingerprint") == fp)
+        npz = read_regular(npz_path, _MAX_ENTRY)
         _require(hashlib.sha256(npz).hexdigest() == sidecar.get("npz_sha256"))
         with np.load(io.BytesIO(npz), allow_pickle=False) as arrays:
             tables = _check_tables(arrays)
@@ -215,8 +227,8 @@ def _check_tables(arrays) -> dict[str, np.ndarray]:
     return tables
 
 
-def _text(value: Any, optional: bool = False) -> str | None:
-    _require(isinstance(value, str) or (optional and value is None))
+def _text(value: Any) -> str:
+    _require(isinstance(value, str))
     return value
 
 
@@ -225,12 +237,69 @@ def _float(value: Any) -> float:
     return float(value)
 
 
+@functools.lru_cache(maxsize=None)
+def _fields(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """The resolved annotations and the init field names of a dataclass."""
+    return typing.get_type_hints(kind), frozenset(f.name for f in dataclasses.fields(kind) if f.init)
+
+
+def decode(kind: Any, value: Any) -> Any:
+    """Rebuild a value of type ``kind`` from its JSON form (as :func:`dataclasses.asdict` wrote it).
+
+    Driven by the resolved type annotations: dataclasses (every field, no
+    other key), ``str``, ``float``, ``int``, ``bool``, ``None`` and unions of
+    them (``str | None``), ``tuple[X, ...]``, ``list[X]``, ``dict[K, V]``.
+
+    Raises
+    ------
+    TypeError
+        For a type this decoder does not know (a field added with a new kind of
+        type; ``tests/test_cache.py`` decodes every field of the cached classes).
+    _Invalid
+        When ``value`` does not have that type.
+    """
+    if dataclasses.is_dataclass(kind):
+        hints, names = _fields(kind)
+        _require(isinstance(value, dict) and value.keys() == names)
+        return kind(**{n: decode(hints[n], value[n]) for n in names})
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return decode(option, value)
+            except _Invalid:
+                continue
+        raise _Invalid
+    if kind is type(None):
+        _require(value is None)
+        return None
+    if kind is str:
+        return _text(value)
+    if kind is float:
+        return _float(value)
+    if kind is bool:
+        _require(isinstance(value, bool))
+        return value
+    if kind is int:
+        _require(isinstance(value, int) and not isinstance(value, bool))
+        return value
+    if origin is tuple:
+        _require(isinstance(value, list))
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(args[0], v) for v in value)
+        _require(len(value) == len(args))
+        return tuple(decode(a, v) for a, v in zip(args, value))
+    if origin is list:
+        _require(isinstance(value, list))
+        return [decode(args[0], v) for v in value]
+    if origin is dict:
+        _require(isinstance(value, dict))
+        return {decode(args[0], k): decode(args[1], v) for k, v in value.items()}
+    raise TypeError(f"popliteal.cache cannot store a value of type {kind!r}")
+
+
 def _parameter(raw: Any) -> Parameter:
-    _require(isinstance(raw, dict) and tuple(raw) == _PARAMETER_FIELDS)
-    p = Parameter(name=_text(raw["name"]), value=_float(raw["value"]), low=_float(raw["low"]),
-                  high=_float(raw["high"]), scale=_text(raw["scale"]), source=_text(raw["source"]),
-                  evidence=_text(raw["evidence"]), locator=_text(raw["locator"], True),
-                  reasoning=_text(raw["reasoning"], True), derivation=_text(raw["derivation"], True))
+    p = decode(Parameter, raw)
     _require(p.scale in ("probability", "odds_ratio") and p.low <= p.value <= p.high)
     return p
 
@@ -245,6 +314,7 @@ def _triage(raw: Any, references: dict[str, dict[str, str]]) -> tuple[TriagePoli
 
 def _priors(sidecar: dict[str, Any], tables: dict[str, np.ndarray], directory: Path) -> Priors:
     digest = _text(sidecar["digest"])
+    _require(digest == sidecar["fingerprint"]["digest"])
     raw_nodes = sidecar["nodes"]
     _require(isinstance(raw_nodes, list) and [n.get("node") for n in raw_nodes] == list(structure.NAMES))
     full = _FullPriors(directory, digest)

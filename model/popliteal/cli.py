@@ -20,6 +20,8 @@ from . import __version__
 from . import cli_reasoning as _reasoning
 
 EXIT_BAD_INPUT = 2
+#: Longest error line printed (characters): a huge input is cut, never echoed whole.
+MAX_MESSAGE = 500
 
 
 class UsageError(Exception):
@@ -126,11 +128,13 @@ def _print_json(obj) -> None:
 
 
 def cmd_query(args) -> int:
+    if args.plot is not None:
+        _plot_target(args.plot)
     evidence, scenario = _reasoning.evidence_from_args(args)  # validate before loading anything heavy
     model = _load_model(args.priors)
     result = model.query(evidence, uncertainty=args.uncertainty, seed=args.seed)
     mpe = model.mpe(evidence) if args.mpe else None
-    if args.plot:
+    if args.plot is not None:
         _write_plot(result, args.plot)
     if args.json:
         _print_json(_reasoning.decorate(result.to_dict(), scenario, mpe))
@@ -144,14 +148,24 @@ def cmd_query(args) -> int:
     return 0
 
 
-def _write_plot(result, path: str) -> None:
-    from pathlib import Path
+def _plot_target(path: str):
+    """The checked ``--plot`` file: not empty, not a folder, in an existing folder, .png or .svg."""
+    from .atomic import TargetError, check_target
 
-    target = Path(path)
+    if not path.strip():
+        raise UsageError("--plot: an empty file name (give a .png or .svg file)")
+    try:
+        target = check_target(path)
+    except TargetError as exc:
+        raise UsageError(f"--plot {exc}") from None
     if target.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--plot {path}: the file must end in .png or .svg")
-    if not target.parent.exists():
-        raise UsageError(f"--plot {path}: folder {target.parent} does not exist")
+    return target
+
+
+def _write_plot(result, path: str) -> None:
+    """Draw ``result`` into ``path`` atomically (a complete file or none, see :mod:`popliteal.atomic`)."""
+    target = _plot_target(path)
     from .plotting import save
 
     try:
@@ -224,11 +238,16 @@ def cmd_cite(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from .atomic import TargetError, check_target
     from .export import export
 
+    try:
+        check_target(args.file, "file to export to")
+    except TargetError as exc:
+        raise UsageError(f"export: {exc}" if not args.file.strip() else str(exc)) from None
     model = _load_model(args.priors)
     try:
-        export(model.priors, args.format, args.file)
+        export(model.priors, args.format, args.file)  # atomic: a complete file or none
     except OSError as exc:
         raise UsageError(f"{args.file}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {args.file} ({args.format})")
@@ -284,9 +303,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        if getattr(args, "priors", None):
+        if getattr(args, "priors", None) is not None:
+            if not args.priors.strip():
+                raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
             os.environ["POPLITEAL_PRIORS"] = args.priors
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full disk or closed pipe shows here, not at exit
+        return code
     except UsageError as exc:
         return _fail(str(exc))
     except ValueError as exc:  # EvidenceError, PriorsError, ImpossibleEvidence
@@ -297,11 +320,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(exc))
         raise
     except BrokenPipeError:  # e.g. `popliteal variables | head`
+        _silence_stdout()
         return 0
+    except OSError as exc:  # never a traceback: one line naming the file, or standard output
+        if exc.filename is not None:
+            return _fail(f"{exc.filename}: {exc.strerror or exc}")
+        _silence_stdout()  # e.g. `popliteal query --json > /dev/full`
+        return _fail(f"cannot write to standard output: {exc.strerror or exc}")
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the flush at exit cannot fail a second time.
+
+    Only the process's own standard output (the command line), never a stream a
+    caller redirected ``sys.stdout`` to.
+    """
+    if sys.stdout is not sys.__stdout__:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured in tests)
+        pass
 
 
 def _fail(message: str) -> int:
-    line = " ".join(message.split())
+    from .messages import shorten
+
+    line = shorten(" ".join(message.split()), MAX_MESSAGE)
     sys.stderr.write(f"popliteal: error: {line}\n")
     return EXIT_BAD_INPUT
 

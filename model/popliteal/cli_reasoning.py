@@ -142,7 +142,7 @@ def cmd_explain(args) -> int:
     evidence, scenario = evidence_from_args(args)
     model = _load_model(args.priors)
     result = model.explain(evidence)
-    if args.plot:
+    if args.plot is not None:
         _write_plot(result, args.plot)
     return _emit(args, model, evidence, scenario, result, result.table())
 

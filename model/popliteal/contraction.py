@@ -126,7 +126,7 @@ class Plan:
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
 
     def joint(self, tables: Mapping[str, np.ndarray], likelihoods: Mapping[str, np.ndarray],
-              batch: int) -> dict[str, np.ndarray]:
+              batch: int, scaled: bool = False):
         """Return ``P(target = state, evidence)`` of shape ``(batch, card)`` for each target.
 
         Parameters
@@ -136,10 +136,18 @@ class Plan:
         likelihoods : mapping of str to numpy.ndarray
             For every observed variable, ``(batch, card)`` or ``(card,)``.
         batch : int
+        scaled : bool
+            Rescale every intermediate factor of every case to a maximum of one
+            (keeping the logarithm of the scale), so that nothing underflows
+            however small ``P(evidence)`` is. Each target's row is then
+            ``P(target = state, evidence)`` times an unknown positive number per
+            case and target (normalise it), and ``log P(evidence)`` per case is
+            returned too: ``(joint, log_p)``, ``-inf`` where it is zero.
         """
         out = {t: np.empty((batch, len(structure.BY_NAME[t].states))) for t in self.targets}
+        log_p = np.empty(batch)
         if not self.targets:
-            return out
+            return (out, np.zeros(batch)) if scaled else out
         lik_t = {}
         for name in self.observed:
             lik = np.asarray(likelihoods[name], dtype=float)
@@ -153,12 +161,14 @@ class Plan:
             lo, hi = start, stop
             if hi - lo == 1 and batch > 1:  # a lone case runs with a neighbour: numpy takes the same loops
                 lo, hi = (lo - 1, hi) if lo > 0 else (lo, hi + 1)
-            part = self._joint_part(tables_t, lik_t, lo, hi)
+            part, part_log = self._joint_part(tables_t, lik_t, lo, hi, scaled)
             for t in self.targets:
                 out[t][start:stop] = part[t][start - lo:stop - lo]
-        return out
+            if scaled:
+                log_p[start:stop] = part_log[start - lo:stop - lo]
+        return (out, log_p) if scaled else out
 
-    def _joint_part(self, tables_t, lik_t, start, stop) -> dict[str, np.ndarray]:
+    def _joint_part(self, tables_t, lik_t, start, stop, scaled=False):
         n = stop - start
         vals: dict[int, np.ndarray] = dict(self._constants)
         if self.batched_tables:
@@ -170,9 +180,24 @@ class Plan:
         for name, i in self._target_leaf.items():
             vals[i] = np.ones(len(structure.BY_NAME[name].states))
         vals[self._ones_leaf] = np.ones(n)
+        log_p = np.zeros(n, dtype=_WIDE) if scaled else None
+        if scaled:  # wider exponents where the platform has them (x86-64: 80-bit long double)
+            vals = {k: np.asarray(v, dtype=_WIDE) for k, v in vals.items()}
+            # lift tiny likelihoods out of the subnormal range, where products lose their digits
+            for i in self._evidence_leaf.values():
+                smallest = np.where(vals[i] > 0, vals[i], np.inf).min(axis=0)
+                lift = np.where(smallest < _LIFT_TO, _LIFT_TO / np.where(smallest > 0, smallest, 1.0), 1.0)
+                vals[i] = vals[i] * lift
+                log_p -= np.log(lift)
         for step in self._run:  # forward
             vals[step.output] = np.einsum(step.equation, *(vals[i] for i in step.inputs))
+            if scaled and _CASE in self._factors[step.output]:
+                vals[step.output], log_scale = _rescale(vals[step.output])
+                log_p += log_scale
         root = self._steps[-1].output
+        if scaled:
+            with np.errstate(divide="ignore"):
+                log_p += np.log(vals[root])  # the root is 1 (or 0 when impossible) after rescaling
         grads: dict[int, np.ndarray] = {root: np.ones(n)}
         for step in reversed(self._run):  # backward: d P(e) / d factor, per case
             if not self._wants[step.output]:
@@ -181,6 +206,8 @@ class Plan:
             for k, i in enumerate(step.inputs):
                 if self._wants[i]:
                     grads[i] = _input_grad(step, k, g, [vals[j] for j in step.inputs], self._factors)
+                    if scaled:  # a positive number per case does not change the normalised marginals
+                        grads[i] = _rescale(grads[i])[0]
         result = {}
         for name in self.targets:
             if name in self._target_leaf:
@@ -188,7 +215,26 @@ class Plan:
             else:
                 i = self._evidence_leaf[name]
                 result[name] = (grads[i] * vals[i]).T
-        return result
+            if scaled:
+                result[name] = _rescale(result[name].T)[0].T.astype(float)
+        return result, (None if log_p is None else log_p.astype(float))
+
+
+#: In rescaled runs, each case's smallest positive likelihood is lifted to at least this.
+_LIFT_TO = 1e-280
+#: The float type of rescaled runs: long double where it has a wider exponent than double.
+_WIDE = np.longdouble if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp else np.float64
+
+
+def _rescale(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``factor`` divided, per case (last axis), by its largest entry; and the log of that entry.
+
+    A case whose entries are all zero keeps them (its log scale is 0: the zero
+    carries through to ``P(evidence)``).
+    """
+    peak = factor.reshape(-1, factor.shape[-1]).max(axis=0) if factor.ndim > 1 else factor
+    safe = np.where(peak > 0, peak, 1.0)
+    return factor / safe, np.log(safe)
 
 
 def _ancestral(keep: set[str]) -> list[str]:

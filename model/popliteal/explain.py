@@ -53,7 +53,7 @@ import numpy as np
 
 from . import structure
 from .evidence import Evidence
-from .inference import IMPOSSIBLE, Engine, Posterior, query
+from .inference import Engine, Posterior, query, ratio
 
 if TYPE_CHECKING:  # pragma: no cover
     from .priors import TriagePolicy
@@ -120,6 +120,17 @@ def _log_odds_change(p_with: float, p_without: float) -> float | None:
     if math.isinf(a) or math.isinf(b):
         return None
     return a - b
+
+
+def _ratio(weight: float | None) -> float | None:
+    """``exp(weight)``, or None when the weight is None or the ratio exceeds the largest float."""
+    if weight is None or weight > _MAX_LOG:
+        return None
+    return math.exp(weight)
+
+
+#: Largest natural log whose exp is a finite double.
+_MAX_LOG = math.log(np.finfo(float).max)
 
 
 def _leader(probs: np.ndarray) -> str:
@@ -213,9 +224,9 @@ def what_if(engine: Engine, evidence: Evidence, candidates: Sequence[str] | None
             if v == q:
                 arr[i] = [1.0 if t == s else 0.0 for t in structure.BY_NAME[q].states]
         likelihoods[q] = arr
-    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=batch)
+    marg, p_e, log_p = engine.marginals_full(likelihoods, structure.TARGETS, batch=batch)
     post = _yes(marg)
-    p_answer = np.where(p_e[:-1] > IMPOSSIBLE, p_e[:-1], 0.0) / p_e[-1]
+    p_answer = ratio(p_e[:-1], log_p[:-1], p_e[-1], log_p[-1])  # exact even below the smallest double
     return WhatIf(base=post[-1], rows=tuple(rows), p_answer=p_answer, posteriors=post[:-1])
 
 
@@ -419,7 +430,8 @@ class Piece:
         None when a posterior is exactly 0 or 1 (the piece is decisive).
     likelihood_ratio : float or None
         ``exp(weight)``: how many times likelier the piece is with the cause than
-        without it, given the rest of the evidence.
+        without it, given the rest of the evidence; None when the weight is None
+        or ``exp(weight)`` exceeds the largest float (about 1.8e308).
     posterior_without : float
         ``P(C | e without this piece)``.
     weight_alone : float or None
@@ -444,7 +456,7 @@ class Piece:
 
     @property
     def label(self) -> str:
-        return f"{self.variable}={self.state}" + (f":{self.likelihood:g}" if self.likelihood is not None else "")
+        return f"{self.variable}={self.state}" + (f":{self.likelihood!r}" if self.likelihood is not None else "")
 
 
 @dataclass(frozen=True)
@@ -523,6 +535,8 @@ class Explanation:
                 for p in pieces:
                     weight = "decisive" if p.weight is None else f"{p.weight:+6.2f}"
                     lr = "" if p.likelihood_ratio is None else f"LR {p.likelihood_ratio:7.3g}"
+                    if p.likelihood_ratio is None and p.weight is not None:  # beyond the largest float
+                        lr = f"LR e^{p.weight:.0f}"
                     lines.append(f"  {title:<8} {p.label:<34} {weight:>8}  {lr:<11}  "
                                  f"without it: {p.posterior_without:.1%}")
             if not (c.for_ or c.against or c.neutral):
@@ -588,7 +602,7 @@ def explain(engine: Engine, evidence: Evidence, digest: str = "", top: int = 3, 
         for i, name in enumerate(names):
             state, lik = _state_text(evidence, name)
             w = _log_odds_change(p, float(without[i, j]))
-            pieces.append(Piece(name, state, lik, w, None if w is None else math.exp(w), float(without[i, j]),
+            pieces.append(Piece(name, state, lik, w, _ratio(w), float(without[i, j]),
                                 _log_odds_change(float(alone[i, j]), float(prior[j]))))
         raises = [x for x in pieces if (x.weight is not None and x.weight > 1e-12)
                   or (x.weight is None and x.posterior_without < p)]
@@ -691,8 +705,8 @@ def mpe(engine: Engine, evidence: Evidence, n_alternatives: int = 2) -> MostProb
         onehot[np.arange(len(combos)), combos[:, j]] = 1.0
         # evidence on a cause itself (``-e dvt=yes``) weighs every combination
         likelihoods[t] = onehot * likelihoods[t] if t in likelihoods else onehot
-    _, p_joint = engine.marginals(likelihoods, (targets[0],), batch=len(combos))
-    p = p_joint / posterior.p_evidence
+    _, p_joint, log_joint = engine.marginals_full(likelihoods, (targets[0],), batch=len(combos))
+    p = ratio(p_joint, log_joint, posterior.p_evidence, posterior.log_evidence)
     order = np.lexsort((np.arange(len(p)), -p))[: 1 + n_alternatives]
 
     def combination(i: int) -> Combination:
@@ -737,7 +751,7 @@ class Conflict:
         if not self.conflicting:
             return None
         text = (f"the evidence fits poorly together (conflict measure {self.score:.2f} > {self.threshold:g}: "
-                f"jointly {math.exp(self.score):.3g} times less likely than if the pieces were independent)")
+                f"jointly {_times(self.score)} times less likely than if the pieces were independent)")
         if self.pair is not None:
             text += f"; {self.pair[0]} and {self.pair[1]} clash most (pairwise conflict {self.pair_score:.2f})"
         return text
@@ -745,6 +759,11 @@ class Conflict:
     def to_dict(self) -> dict:
         return {"score": self.score, "threshold": self.threshold, "conflicting": self.conflicting,
                 "pair": list(self.pair) if self.pair else None, "pair_score": self.pair_score}
+
+
+def _times(log_ratio: float) -> str:
+    """``exp(log_ratio)`` for a message, as ``e^N`` beyond the largest float."""
+    return f"{math.exp(log_ratio):.3g}" if log_ratio <= _MAX_LOG else f"e^{log_ratio:.0f}"
 
 
 def conflict(engine: Engine, evidence: Evidence) -> Conflict:
@@ -763,9 +782,9 @@ def conflict(engine: Engine, evidence: Evidence) -> Conflict:
     if len(names) < 2:
         return Conflict(0.0)
     rows = [{n} for n in names]
-    _, p_single = engine.marginals(_rows_likelihoods(evidence, rows), (structure.TARGETS[0],), batch=len(rows))
-    log_single = np.log(p_single)
-    score = float(log_single.sum() - math.log(posterior.p_evidence))
+    _, log_single = engine.marginals_log(_rows_likelihoods(evidence, rows), (structure.TARGETS[0],),
+                                         batch=len(rows))
+    score = float(log_single.sum() - posterior.log_evidence)
     result = Conflict(score)
     if not result.conflicting or len(names) == 2:
         if result.conflicting:
@@ -774,8 +793,8 @@ def conflict(engine: Engine, evidence: Evidence) -> Conflict:
         return result
     pairs = list(itertools.combinations(range(len(names)), 2))
     rows = [{names[a], names[b]} for a, b in pairs]
-    _, p_pair = engine.marginals(_rows_likelihoods(evidence, rows), (structure.TARGETS[0],), batch=len(rows))
-    pair_scores = np.array([log_single[a] + log_single[b] for a, b in pairs]) - np.log(p_pair)
+    _, log_pair = engine.marginals_log(_rows_likelihoods(evidence, rows), (structure.TARGETS[0],), batch=len(rows))
+    pair_scores = np.array([log_single[a] + log_single[b] for a, b in pairs]) - log_pair
     best = int(np.argmax(pair_scores))
     a, b = pairs[best]
     return Conflict(score, (_label(evidence, names[a]), _label(evidence, names[b])), float(pair_scores[best]))

@@ -6,7 +6,8 @@ child varying slowest although the format (and pyAgrum's reader) wants the
 last variable of a function's scope, the child, to vary fastest, and it does
 not put the table of variable ``i`` in position ``i``, so pyAgrum refuses the
 file. The tests load each export in pyAgrum and compare posteriors
-(``tests/test_export_against_pyagrum.py``).
+(``tests/test_export_against_pyagrum.py``). Every file is written atomically
+(:mod:`popliteal.atomic`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .atomic import atomic_path, atomic_write_bytes
 from .network import build_network
 from .priors import Priors
 
@@ -34,7 +36,8 @@ def export(priors: Priors, fmt: str, path: str | Path) -> Path:
     path = Path(path)
     # pgmpy 1.1 names the method write() and deprecates write_bif/write_xmlbif/write_uai.
     write = getattr(writer, "write", None) or getattr(writer, f"write_{fmt}")
-    write(str(path))
+    with atomic_path(path) as tmp:  # a complete file or none
+        write(str(tmp))
     return path
 
 
@@ -61,6 +64,4 @@ def write_uai(priors: Priors, path: str | Path) -> Path:
         lines.append(str(values.size))
         lines.append(" ".join(repr(float(x)) for x in values))
         lines.append("")
-    path = Path(path)
-    path.write_text("\n".join(lines), encoding="ascii")
-    return path
+    return atomic_write_bytes(path, "\n".join(lines).encode("ascii"))

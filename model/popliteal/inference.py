@@ -28,8 +28,15 @@ import numpy as np
 from . import structure
 from .evidence import Evidence, EvidenceError
 
-#: Below this probability of the evidence, the evidence is treated as impossible.
-IMPOSSIBLE = 1e-300
+#: ``P(evidence)`` at or below this is impossible. Only an exact zero is: a positive
+#: probability too small for a double is reported as the smallest positive double
+#: (:data:`TINY`), with its logarithm exact (:meth:`Engine.marginals_log`).
+IMPOSSIBLE = 0.0
+#: Cases with ``P(evidence)`` below this are computed again with every intermediate
+#: factor rescaled (no underflow, see :meth:`popliteal.contraction.Plan.joint`).
+RESCALE_BELOW = 1e-200
+#: The smallest positive double (subnormal).
+TINY = float(np.nextafter(0.0, 1.0))
 #: From this many cases on, a pattern's contraction order is searched harder
 #: (several greedy orders, the cheapest kept): planning then pays for itself.
 PLAN_MIN_BATCH = 16
@@ -59,6 +66,9 @@ class Engine:
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
+        # log of the smallest positive product of one entry per table: with the likelihoods' own
+        # floor it bounds every nonzero term of P(e) from below (see _marginals)
+        self._log_floor = float(sum(np.log(t[t > 0].min()) if np.any(t > 0) else 0.0 for t in self.tables.values()))
 
     def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
         """The contraction of one pattern of evidence and targets, cached.
@@ -106,6 +116,11 @@ class Engine:
         -------
         dict of str to array of shape ``(batch, card)``
         """
+        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
+        return plan.joint(self.tables, likelihoods, batch)
+
+    def _prepare(self, likelihoods, targets, batch):
+        """The plan, the likelihoods it reads and the number of cases of one call."""
         observed = tuple(n for n in structure.NAMES if n in likelihoods)
         if batch is None:
             sizes = {np.shape(likelihoods[n])[0] for n in observed if np.ndim(likelihoods[n]) == 2}
@@ -118,7 +133,13 @@ class Engine:
         if len(plan.observed) > len(observed):  # the all-variables plan: no evidence means all ones
             likelihoods = {n: likelihoods[n] if n in likelihoods else np.ones(len(structure.BY_NAME[n].states))
                            for n in plan.observed}
-        return plan.joint(self.tables, likelihoods, batch)
+        return plan, likelihoods, batch
+
+    def _rescaled(self, plan, likelihoods, cases: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The joint of ``cases`` only, with every intermediate rescaled (no underflow)."""
+        lik = {n: (np.asarray(v)[cases] if np.ndim(v) == 2 else v) for n, v in likelihoods.items()}
+        tables = ({n: t[cases] for n, t in self.tables.items()} if self.batched_tables else self.tables)
+        return plan.joint(tables, lik, len(cases), scaled=True)
 
     def marginals(
         self,
@@ -129,11 +150,45 @@ class Engine:
         """Return posterior marginals ``{target: (batch, card)}`` and ``P(evidence)`` per case.
 
         Cases whose evidence has probability zero get NaN rows; :func:`query`
-        turns that into :class:`ImpossibleEvidence`.
+        turns that into :class:`ImpossibleEvidence`. A positive ``P(evidence)``
+        below the smallest double is returned as :data:`TINY` (see
+        :meth:`marginals_log` for its logarithm); its marginals are exact.
         """
+        out, p_e, _ = self._marginals(likelihoods, targets, batch)
+        return out, p_e
+
+    def marginals_log(
+        self,
+        likelihoods: Mapping[str, np.ndarray],
+        targets: Sequence[str] = structure.TARGETS,
+        batch: int | None = None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """As :meth:`marginals`, with ``log P(evidence)`` per case (``-inf`` when impossible)."""
+        out, _, log_p = self._marginals(likelihoods, targets, batch)
+        return out, log_p
+
+    def marginals_full(
+        self,
+        likelihoods: Mapping[str, np.ndarray],
+        targets: Sequence[str] = structure.TARGETS,
+        batch: int | None = None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """As :meth:`marginals`, returning ``(marginals, P(evidence), log P(evidence))``.
+
+        Cases whose ``P(evidence)`` could underflow (below ``RESCALE_BELOW``, with a
+        lower bound on its terms, from the smallest table and likelihood entries, under
+        about 1e-280) are contracted again with every intermediate factor rescaled.
+        """
+        return self._marginals(likelihoods, targets, batch)
+
+    def _marginals(self, likelihoods, targets, batch):
         targets = tuple(targets) or ("age_group",)
-        joint = self.joint_with_evidence(likelihoods, targets, batch)
+        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
+        joint = plan.joint(self.tables, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
+        low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
+        if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
+            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
         safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
@@ -141,7 +196,43 @@ class Engine:
             m = j / safe
             m[~ok] = np.nan
             out[t] = m
-        return out, p_e
+        with np.errstate(divide="ignore"):
+            log_p = np.log(p_e)
+        if low.size:  # tiny or zero P(e): again without underflow, normalising each target's row
+            scaled, log_low = self._rescaled(plan, likelihoods, low)
+            possible = np.isfinite(log_low)
+            for t, j in scaled.items():
+                sums = j.sum(axis=1, keepdims=True)
+                m = j / np.where(sums > 0, sums, 1.0)
+                m[~possible] = np.nan
+                out[t][low] = m
+            log_p[low] = log_low
+            p_e[low] = np.where(possible, np.maximum(np.exp(log_low), TINY), 0.0)
+        return out, p_e, log_p
+
+
+#: Every nonzero term of P(e) above exp(this) is an ordinary double, and so is every partial sum.
+_LOG_SAFE = float(np.log(1e-280))
+
+
+def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray) -> np.ndarray:
+    """Per case, the log of the product of each likelihood vector's smallest positive entry."""
+    total = np.zeros(len(cases))
+    for lik in likelihoods.values():
+        lik = np.asarray(lik, dtype=float)
+        rows = lik[cases] if lik.ndim == 2 else np.broadcast_to(lik, (len(cases), lik.shape[-1]))
+        smallest = np.where(rows > 0, rows, np.inf).min(axis=1)
+        total += np.log(np.where(np.isfinite(smallest), smallest, 1.0))
+    return total
+
+
+def ratio(p_num: np.ndarray, log_num: np.ndarray, p_den: float, log_den: float) -> np.ndarray:
+    """``P(a) / P(b)`` from both forms: the plain division where both are ordinary doubles
+    (bit for bit as before), the difference of logarithms where one is tiny."""
+    p_num = np.asarray(p_num, dtype=float)
+    plain = (p_num >= RESCALE_BELOW) & (p_den >= RESCALE_BELOW)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(plain, p_num / (p_den if p_den > 0 else 1.0), np.exp(np.asarray(log_num) - log_den))
 
 
 def explain_impossible(engine: Engine, evidence: Evidence) -> str:
@@ -174,7 +265,10 @@ class Posterior:
     digest : str
         Digest of the priors folder the numbers come from.
     p_evidence : float
-        The prior probability of the evidence (small values mean surprising evidence).
+        The prior probability of the evidence (small values mean surprising evidence);
+        at least :data:`TINY` when the evidence is possible.
+    log_p_evidence : float or None
+        Its natural logarithm, exact even below :data:`TINY` (None: ``log(p_evidence)``).
     incidental : dict
         ``{condition: P(present but not causing this pain | evidence)}`` for the conditions of
         :data:`popliteal.structure.INCIDENTAL` (a degenerative tear, an asymptomatic cyst): what an
@@ -187,6 +281,14 @@ class Posterior:
     p_evidence: float = 1.0
     intervals: dict[str, tuple[float, float]] | None = field(default=None)
     incidental: dict[str, float] = field(default_factory=dict)
+    log_p_evidence: float | None = field(default=None, compare=False)
+
+    @property
+    def log_evidence(self) -> float:
+        """``log P(evidence)``, exact even when ``P(evidence)`` is below the smallest double."""
+        if self.log_p_evidence is not None:
+            return self.log_p_evidence
+        return float(np.log(self.p_evidence)) if self.p_evidence > 0 else -np.inf
 
     @property
     def ranking(self) -> list[str]:
@@ -218,13 +320,13 @@ def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
     ImpossibleEvidence
         When the model holds the evidence impossible.
     """
-    marg, p_e = engine.marginals(evidence.likelihoods(), structure.TARGETS + tuple(structure.INCIDENTAL))
+    marg, p_e, log_p = engine.marginals_full(evidence.likelihoods(), structure.TARGETS + tuple(structure.INCIDENTAL))
     if not p_e[0] > IMPOSSIBLE:
         raise ImpossibleEvidence(
             f"the model holds this evidence impossible: {explain_impossible(engine, evidence)}")
     probs = {t: float(np.clip(marg[t][0, 0], 0.0, 1.0)) for t in structure.TARGETS}
     return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]),
-                     incidental=incidental(marg))
+                     log_p_evidence=float(log_p[0]), incidental=incidental(marg))
 
 
 def incidental(marg: Mapping[str, np.ndarray], row: int = 0) -> dict[str, float]:

@@ -136,7 +136,9 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
                 years = None
             if years is not None:
                 return "answer", age_to_group(years)
-    shown = text.strip() or "(empty)"
+    from .messages import shorten
+
+    shown = shorten(text.strip()) or "(empty)"
     raise AnswerError(f"not understood: {shown!r}; answer {answer_help(variable)}")
 
 
@@ -281,6 +283,14 @@ class Interview:
         ImpossibleEvidence
             When the model holds the answer impossible with the evidence so far.
         """
+        if not isinstance(variable, str) or variable not in structure.BY_NAME:
+            from .evidence import _suggest
+            from .messages import shorten
+
+            hint = _suggest(variable, structure.NAMES) if isinstance(variable, str) else ""
+            raise AnswerError(f"unknown variable {shorten(repr(variable))}{hint}")
+        if not isinstance(text, str):
+            raise AnswerError(f"{variable}: the answer must be a text such as 'yes', got {type(text).__name__}")
         if variable in self.evidence.names or variable in self.skipped:
             raise AnswerError(f"{variable} was already answered or skipped")
         action, value = parse_answer(variable, text)

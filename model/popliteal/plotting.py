@@ -110,12 +110,22 @@ def plot_posteriors(result, ax=None, title: str | None = None):
 
 
 def save(ax, path: str | Path) -> Path:
-    """Write the figure of ``ax`` to ``path`` (PNG or SVG by the suffix)."""
+    """Write the figure of ``ax`` to ``path`` (PNG or SVG by the suffix), atomically.
+
+    The figure goes to a unique temporary file in the same folder, which then
+    replaces ``path`` (:mod:`popliteal.atomic`): a full disk or an interrupt
+    leaves the old file or none, never a truncated one.
+    """
+    from .atomic import atomic_path
+
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"{path}: the plot file must end in .png or .svg")
-    ax.figure.savefig(path, dpi=150, bbox_inches="tight")
-    _pyplot().close(ax.figure)
+    try:
+        with atomic_path(path) as tmp:
+            ax.figure.savefig(tmp, dpi=150, bbox_inches="tight", format=path.suffix.lower()[1:])
+    finally:
+        _pyplot().close(ax.figure)
     return path
 
 

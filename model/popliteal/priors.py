@@ -153,68 +153,114 @@ def load_priors(directory: str | os.PathLike[str] | None = None) -> Priors:
     PriorsError
         With a ``file: field: problem`` message for the first problem found.
     """
+    if directory is not None and not os.fspath(directory).strip():
+        raise PriorsError("priors folder: an empty name (give a folder, or leave the option out)")
     directory = Path(directory) if directory is not None else default_priors_dir()
-    if not directory.is_dir():
-        raise PriorsError(f"{directory}: not a readable priors folder")
-    files = {p.stem: p for p in sorted(directory.glob("*.yaml"))}
-    ref_path = files.pop(Path(REFERENCES_FILE).stem, None)
-    if ref_path is None:
-        raise PriorsError(f"{directory / REFERENCES_FILE}: file missing")
-    references = _load_references(ref_path)
-    triage_path = files.pop(Path(TRIAGE_FILE).stem, None)
-    if triage_path is None:
-        raise PriorsError(f"{directory / TRIAGE_FILE}: file missing")
-    advice_path = files.pop(Path(ADVICE_FILE).stem, None)
-    if advice_path is None:
-        raise PriorsError(f"{directory / ADVICE_FILE}: file missing")
-    policy_documents = {TRIAGE_FILE: _read_yaml(triage_path.name, triage_path.read_bytes()),
-                        ADVICE_FILE: _read_yaml(advice_path.name, advice_path.read_bytes())}
-    triage = policy_from_documents(policy_documents[TRIAGE_FILE], policy_documents[ADVICE_FILE], references)
-    unknown = sorted(set(files) - set(structure.NAMES))
+    try:
+        if not directory.is_dir():
+            raise PriorsError(f"{directory}: not a readable priors folder")
+        files = {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+    except OSError as exc:  # a symlink loop, a name too long, ...
+        raise PriorsError(f"{directory}: not a readable priors folder ({exc.strerror or exc})") from None
+    raw: dict[str, bytes] = {}
+    policy_stems = {Path(name).stem for name in (REFERENCES_FILE, TRIAGE_FILE, ADVICE_FILE)}
+    for stem in sorted(policy_stems):
+        if stem not in files:
+            raise PriorsError(f"{directory / (stem + '.yaml')}: file missing")
+    unknown = sorted(set(files) - set(structure.NAMES) - policy_stems)
     if unknown:
         raise PriorsError(
             f"{files[unknown[0]].name}: node: no variable called {unknown[0]!r} in the structure"
         )
-    digest = hashlib.sha256()
-    digest.update(ref_path.read_bytes())
-    digest.update(triage_path.read_bytes())
-    digest.update(advice_path.read_bytes())
-    nodes: dict[str, NodePrior] = {}
     for var in structure.VARIABLES:
-        path = files.get(var.name)
-        if path is None:
+        if var.name not in files:
             raise PriorsError(f"{var.name}.yaml: file missing from {directory}")
-        raw = path.read_bytes()
-        digest.update(var.name.encode() + b"\0" + raw)
-        nodes[var.name] = _load_node(path.name, raw, var, references)
-    return Priors(directory=directory, nodes=nodes, references=references, digest=digest.hexdigest()[:16],
+    for stem, path in files.items():  # each file read once: what is validated is what is digested
+        raw[stem] = _read_file(path)
+    ref_stem, triage_stem, advice_stem = (Path(n).stem for n in (REFERENCES_FILE, TRIAGE_FILE, ADVICE_FILE))
+    try:
+        references = _load_references(files[ref_stem].name, raw[ref_stem])
+        policy_documents = {TRIAGE_FILE: _read_yaml(TRIAGE_FILE, raw[triage_stem]),
+                            ADVICE_FILE: _read_yaml(ADVICE_FILE, raw[advice_stem])}
+        triage = policy_from_documents(policy_documents[TRIAGE_FILE], policy_documents[ADVICE_FILE], references)
+        nodes: dict[str, NodePrior] = {}
+        for var in structure.VARIABLES:
+            nodes[var.name] = _load_node(files[var.name].name, raw[var.name], var, references)
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        # a shape the checks above did not foresee: still one line naming the file
+        raise PriorsError(f"{_where(exc)}: file: malformed ({type(exc).__name__}: {_short(exc)})") from None
+    return Priors(directory=directory, nodes=nodes, references=references, digest=content_digest(raw),
                   triage=triage, policy_documents=policy_documents)
 
 
+def content_digest(raw: dict[str, Any]) -> str:
+    """The digest of a priors folder from the bytes of its files, ``{file stem: bytes}``.
+
+    SHA-256 over the references, the triage and advice policy and every node's file (its
+    name, a NUL, its bytes) in structure order; the first 16 hex digits.
+
+    Raises
+    ------
+    KeyError
+        When a file of the structure is missing from ``raw``.
+    """
+    digest = hashlib.sha256()
+    digest.update(raw[Path(REFERENCES_FILE).stem])
+    digest.update(raw[Path(TRIAGE_FILE).stem])
+    digest.update(raw[Path(ADVICE_FILE).stem])
+    for var in structure.VARIABLES:
+        digest.update(var.name.encode() + b"\0" + raw[var.name])
+    return digest.hexdigest()[:16]
+
+
+def _short(exc: BaseException) -> str:
+    from .messages import shorten
+
+    return shorten(exc, 120)
+
+
+def _where(exc: BaseException) -> str:
+    """The priors file whose loading raised ``exc`` (from the traceback), else 'priors'."""
+    tb = exc.__traceback__
+    name = "priors"
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, _Ctx):
+            name = ctx.file
+        tb = tb.tb_next
+    return name
+
+
 def _read_yaml(name: str, raw: bytes) -> Any:
-    import yaml
+    from .safeyaml import YamlError, load_text
 
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PriorsError(f"{name}: file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        return load_text(raw, name)
+    except YamlError as exc:
+        raise PriorsError(str(exc)) from None
+
+
+def _read_file(path: Path) -> bytes:
+    """The bytes of one priors file: a regular file, never a FIFO, folder or loop (one-line errors)."""
+    from .atomic import UnreadableFile, read_regular
+
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PriorsError(f"{name}: file: not valid YAML{where}: {problem}") from None
+        return read_regular(path)
+    except UnreadableFile as exc:
+        raise PriorsError(str(exc).replace(f"{path}: ", f"{path.name}: ", 1)) from None
 
 
-def _load_references(path: Path) -> dict[str, dict[str, str]]:
-    data = _read_yaml(path.name, path.read_bytes())
+def _load_references(name: str | Path, raw: bytes | None = None) -> dict[str, dict[str, str]]:
+    if raw is None:  # a path: read it
+        raw, name = _read_file(Path(name)), Path(name).name
+    name = str(name)
+    data = _read_yaml(name, raw)
     if not isinstance(data, dict) or not data:
-        raise PriorsError(f"{path.name}: file: must map source keys to references")
+        raise PriorsError(f"{name}: file: must map source keys to references")
     refs: dict[str, dict[str, str]] = {}
     for key, ref in data.items():
         if not isinstance(ref, dict) or not isinstance(ref.get("citation"), str) or not ref["citation"].strip():
-            raise PriorsError(f"{path.name}: {key}.citation: must be a non-empty text")
+            raise PriorsError(f"{name}: {key}.citation: must be a non-empty text")
         refs[str(key)] = {k: str(v) for k, v in ref.items()}
     return refs
 
@@ -228,7 +274,9 @@ class _Ctx:
         self.references = references
 
     def fail(self, where: str, problem: str) -> PriorsError:
-        return PriorsError(f"{self.file}: {where}: {problem}")
+        from .messages import shorten
+
+        return PriorsError(f"{self.file}: {shorten(where, 120)}: {shorten(problem, 240)}")
 
 
 def _state(value: Any) -> str:
@@ -778,12 +826,6 @@ def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
             raise ctx.fail(f"{here}.{kind}", "is empty")
         out.append(Condition(kind, items))
     return tuple(out)
-
-
-def _load_triage(path: Path, references: dict[str, Any], advice_path: Path) -> TriagePolicy:
-    """Read and validate ``triage.yaml`` and ``advice.yaml``."""
-    return policy_from_documents(_read_yaml(path.name, path.read_bytes()),
-                                 _read_yaml(advice_path.name, advice_path.read_bytes()), references)
 
 
 def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str, Any]) -> TriagePolicy:

@@ -157,18 +157,19 @@ def reported(value: str | None, states: frozenset[str] | set[str], soft_threshol
     """Whether an evidence value (as in ``Evidence.as_dict``) reports one of ``states``.
 
     A sure state reports itself; a set ``a|b`` reports each member; soft evidence ``s:L`` reports
-    ``s`` when ``L`` reaches ``soft_threshold`` and the other state of a yes/no variable when
-    ``1 - L`` does (``yes:0.5``, unsure, reports both).
+    ``s`` (or each member of a set ``a|b:L``) when ``L`` reaches ``soft_threshold`` and the other
+    states when ``1 - L`` does (``yes:0.5``, unsure, reports both).
     """
     if value is None:
         return False
     if ":" in value:
         state, _, lik_text = value.partition(":")
         lik = float(lik_text)
-        if state in states and lik >= soft_threshold:
+        members = set(state.split(SET_SEPARATOR))
+        if members & set(states) and lik >= soft_threshold:
             return True
-        others = {"yes": "no", "no": "yes"}.get(state)
-        return others in states and 1.0 - lik >= soft_threshold
+        # the other states get likelihood 1 - L: they are reported when that reaches the threshold
+        return bool(set(states) - members) and 1.0 - lik >= soft_threshold
     return any(s in states for s in value.split(SET_SEPARATOR))
 
 

@@ -17,7 +17,7 @@ silently read as an empty case.
 
 Evidence given with ``-e`` on the command line is added to the file's. A
 variable given in both with different values is an error (exit 2): neither
-silently wins. The file is read with ``yaml.safe_load``; every problem raises
+silently wins. The file is read with :mod:`popliteal.safeyaml`; every problem raises
 :class:`ScenarioError` with one line naming the file and the field.
 """
 
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .evidence import Evidence, EvidenceError, from_mapping
+from .messages import shorten
 
 FIELDS = ("title", "notes", "evidence")
 #: Fields of the vignette format (tests/vignettes), accepted and ignored.
@@ -60,29 +61,21 @@ def load_scenario(path: str | Path) -> Scenario:
         ``FILE: FIELD: problem`` for a missing or unreadable file, broken YAML,
         an unknown field, a missing ``evidence`` mapping or bad evidence.
     """
-    import yaml
+    from .safeyaml import YamlError, load_file
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ScenarioError(f"{path}: cannot read the scenario file: {reason}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ScenarioError(f"{path}: {where}: not valid YAML ({problem})") from None
+        data = load_file(path)
+    except YamlError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: file: must be a mapping with an 'evidence' field, "
                             f"got {type(data).__name__}")
     for key in data:
         if key not in FIELDS + VIGNETTE_FIELDS:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(shorten(key), FIELDS, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}?" if close else f"; fields are {', '.join(FIELDS)}"
-            raise ScenarioError(f"{path}: {key}: unknown field{hint}")
+            raise ScenarioError(f"{path}: {shorten(key)}: unknown field{hint}")
     if "evidence" not in data:
         raise ScenarioError(f"{path}: evidence: missing (a mapping such as calf_swelling: \"yes\")")
     raw = data["evidence"]
@@ -94,7 +87,7 @@ def load_scenario(path: str | Path) -> Scenario:
         try:
             from_mapping({key: value})
         except EvidenceError as exc:
-            raise ScenarioError(f"{path}: evidence.{key}: {exc}") from None
+            raise ScenarioError(f"{path}: evidence.{shorten(key)}: {exc}") from None
     try:
         evidence = from_mapping(raw)
     except EvidenceError as exc:  # e.g. age and age_group that disagree

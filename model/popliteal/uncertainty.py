@@ -387,6 +387,7 @@ def assess_uncertainty(point: Assessment, priors: Priors, evidence: Evidence, dr
     samples = posterior_draws(priors, evidence, draws, seed)
     posterior = Posterior(evidence=point.posterior.evidence, probabilities=point.posterior.probabilities,
                           digest=point.posterior.digest, p_evidence=point.posterior.p_evidence,
+                          log_p_evidence=point.posterior.log_p_evidence,
                           intervals=intervals(samples))
     stability = triage_stability(samples, point.posterior.evidence, point.posterior.digest, priors.triage)
     return UncertainAssessment(posterior=posterior, triage=point.triage, advice=point.advice,

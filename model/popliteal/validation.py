@@ -64,16 +64,16 @@ class Vignette:
 
 def load_vignettes(folder: str | Path) -> list[Vignette]:
     """Read and validate every ``*.yaml`` vignette of ``folder``, sorted by file name."""
-    import yaml
+    from .safeyaml import YamlError, load_file
 
     folder = Path(folder)
     out = []
     for path in sorted(folder.glob("*.yaml")):
         name = path.name
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise VignetteError(f"{name}: file: not valid YAML ({str(exc).splitlines()[0]})") from None
+            doc = load_file(path)
+        except YamlError as exc:
+            raise VignetteError(str(exc).replace(f"{path}: ", f"{name}: ", 1)) from None
         if not isinstance(doc, dict):
             raise VignetteError(f"{name}: file: must be a mapping")
         for key in sorted(VIGNETTE_KEYS - set(doc)):
@@ -209,9 +209,9 @@ class WellsCase:
 
 def load_wells_cases(path: str | Path) -> tuple[dict[str, dict], list[WellsCase]]:
     """Read the Wells calibration file: strata with prevalences and the cases."""
-    import yaml
+    from .safeyaml import load_file
 
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    doc = load_file(path)
     strata = doc["strata"]
     cases = [WellsCase(c["name"], int(c["points"]), c["stratum"], {k: str(v) for k, v in c["evidence"].items()})
              for c in doc["cases"]]
