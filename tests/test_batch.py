@@ -287,3 +287,106 @@ def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
         assert_one_line_error(run(*args, stdin=""), *fragments)
     assert not (tmp_path / "o.csv").exists()  # nothing half-written
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# --- duplicates, impossible rows, the triage seam (issue 11) --------------------------------------
+
+
+def _impossible_pairs(model, limit=4):
+    """Pairs of risk-factor states that the model holds impossible, found by asking it (not hard-coded)."""
+    import itertools
+
+    from popliteal.inference import ImpossibleEvidence
+
+    items = [(v.name, s) for v in structure.VARIABLES if v.kind == "risk_factor" for s in v.states]
+    found = []
+    for (a, sa), (b, sb) in itertools.combinations(items, 2):
+        if a == b:
+            continue
+        try:
+            model.posterior({a: sa})
+            model.posterior({b: sb})
+            model.posterior({a: sa, b: sb})
+        except ImpossibleEvidence:
+            found.append(((a, sa), (b, sb)))
+            if len(found) == limit:
+                break
+    return found
+
+
+class _CountingEngine:
+    """Wraps the model's engine and records the batch size of every call."""
+
+    def __init__(self, engine):
+        self.engine, self.batches = engine, []
+
+    def marginals(self, likelihoods, targets, batch=None):
+        self.batches.append(batch)
+        return self.engine.marginals(likelihoods, targets, batch=batch)
+
+
+def test_duplicate_rows_are_scored_once_and_scattered_back_in_order(model, monkeypatch):
+    rng = np.random.default_rng(5)
+    distinct = batch.simulate_cases(model, 40, rng, observe=0.4, soft=0.2)
+    picks = rng.integers(0, len(distinct), 400)
+    frame = distinct.iloc[picks].reset_index(drop=True)
+    frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
+    expected = batch.score_frame(model, frame)
+    counting = _CountingEngine(model.engine)
+    monkeypatch.setattr(model, "engine", counting)
+    out = batch.score_frame(model, frame)
+    unique = len(frame.drop(columns="id").drop_duplicates())
+    assert counting.batches == [max(unique, 16)]  # one engine call for the distinct rows only
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["id"].tolist() == frame["id"].tolist()
+    for i in rng.choice(len(frame), 25, replace=False):  # every copy has its row's own answer
+        row = frame.loc[i]
+        post = model.posterior({c: row[c] for c in distinct.columns if row[c]})
+        assert out.loc[i, "p_dvt"] == pytest.approx(post.probabilities["dvt"], abs=1e-12)
+
+
+def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model, monkeypatch):
+    from popliteal.inference import ImpossibleEvidence
+
+    pairs = _impossible_pairs(model)
+    assert pairs, "the model holds no pair of risk-factor states impossible"
+    rng = np.random.default_rng(8)
+    frame = batch.simulate_cases(model, 300, rng, observe=0.3, soft=0.1)
+    bad = rng.choice(len(frame), 60, replace=False)
+    for k, i in enumerate(bad):
+        (a, sa), (b, sb) = pairs[k % len(pairs)]
+        frame.loc[i, [a, b]] = [sa, sb]
+    counting = _CountingEngine(model.engine)
+    monkeypatch.setattr(model, "engine", counting)
+    out = batch.score_frame(model, frame)
+    assert len(counting.batches) <= 2  # scoring, then one batched check of the clashing items
+    monkeypatch.undo()
+    for i in bad:
+        row = frame.loc[i]
+        with pytest.raises(ImpossibleEvidence) as exc:
+            model.posterior({c: row[c] for c in frame.columns if row[c]})
+        assert out.loc[i, "error"] == str(exc.value)  # the same text as `popliteal query`
+        assert np.isnan(out.loc[i, "p_dvt"]) and out.loc[i, "triage"] is None
+    assert out["error"].notna().sum() == len(bad)
+
+
+def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
+    """Batch scoring triages through ``batch.triage_rows`` only, once per distinct row."""
+    frame = pd.DataFrame({"calf_swelling": ["yes", "no", "yes", "", "yes"], "age": ["70", "30", "70", "", "70"]})
+    calls = []
+    real = batch.triage_rows
+
+    def spy(probs, shown, policy, digest=""):
+        calls.append(len(probs))
+        return real(probs, shown, policy, digest)
+
+    monkeypatch.setattr(batch, "triage_rows", spy)
+    out = batch.score_frame(model, frame)
+    assert calls == [3]
+    for i, row in frame.iterrows():
+        result = model.query({k: v for k, v in row.items() if v})
+        assert out.loc[i, "triage"] == result.triage.level
+    levels, reasons = real(np.array([[result.probabilities[t] for t in structure.TARGETS]]),
+                           {"calf_swelling": np.array(["yes"]), "age_group": np.array(["over_60"])},
+                           model.priors.triage)
+    assert levels.tolist() == [result.triage.level] and reasons[0] == result.triage.reasons

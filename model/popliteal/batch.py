@@ -40,6 +40,7 @@ import csv
 import difflib
 import functools
 import io
+import itertools
 import os
 import sys
 import time
@@ -166,18 +167,28 @@ def _is_empty(value) -> bool:
         return False
 
 
-def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse one evidence column: each distinct cell once.
+@dataclass
+class _Column:
+    """One evidence column, each distinct cell parsed once.
 
-    Returns the likelihoods ``(n, card)`` (all ones where unobserved or bad),
-    the evidence as the contract writes it (``""`` where unobserved) and the
-    error message of each cell (``None`` where fine).
+    ``codes`` maps each row to a distinct cell (the last one, ``k``, is an
+    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell.
     """
+
+    name: str
+    codes: np.ndarray
+    table: np.ndarray
+    shown: np.ndarray
+    problems: np.ndarray
+
+
+def _parse_column(column: str, values) -> _Column:
+    """Parse one evidence column: each distinct cell once."""
     import pandas as pd
 
     name = _AGE_GROUP if column == _AGE else column
     card = len(structure.BY_NAME[name].states)
-    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     k = len(uniques)
     table = np.ones((k + 1, card))
     shown = np.full(k + 1, "", dtype=object)
@@ -193,8 +204,30 @@ def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarr
             continue
         table[i] = ev.likelihoods()[name]
         shown[i] = ev.as_dict()[name]
-    idx = np.where(codes < 0, k, codes)
-    return table[idx], shown[idx], problems[idx]
+    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems)
+
+
+def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of cells, and each row's combination.
+
+    Exact (no hash collisions): the per-column codes are combined as mixed-radix
+    integers, re-numbered whenever the next column could overflow 64 bits.
+    """
+    import pandas as pd
+
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        radix = len(col.table)
+        if span * radix >= 2**62:
+            key, uniques = pd.factorize(key)
+            span = max(1, len(uniques))
+        key = key * radix + col.codes
+        span *= radix
+    inverse, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row of each
+    return first, inverse
 
 
 def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
@@ -229,11 +262,189 @@ class _RowEvidence(Mapping):
             raise KeyError(name)
         return value
 
+    def get(self, name: str, default=None):
+        column = self._shown.get(name)
+        value = column[self._i] if column is not None else ""
+        return value if value else default
+
     def __iter__(self):
         return (n for n in structure.NAMES if n in self._shown and self._shown[n][self._i])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+@dataclass(frozen=True)
+class _RankedPosterior(Posterior):
+    """A :class:`Posterior` whose ranking was computed for the whole chunk at once."""
+
+    order: tuple[str, ...] = ()
+
+    @property
+    def ranking(self) -> list[str]:
+        return list(self.order)
+
+
+def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
+    """Triage a chunk of cases: the one place where batch scoring triages.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray
+        ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
+    shown : mapping of str to numpy.ndarray
+        The evidence per variable, as the contract writes it (``""`` where unobserved).
+    policy : popliteal.priors.TriagePolicy
+    digest : str
+
+    Returns
+    -------
+    levels : numpy.ndarray of str, shape (n,)
+    reasons : list of tuple of str
+        Why each level was chosen (as :func:`popliteal.reasoning.triage` says).
+
+    Notes
+    -----
+    Today a loop over :func:`popliteal.reasoning.triage`, one case at a time
+    (batch scoring calls it once per distinct row); a vectorised policy can
+    replace this function without touching the rest of :mod:`popliteal.batch`.
+    """
+    n = len(probs)
+    levels = np.full(n, None, dtype=object)
+    reasons: list[tuple[str, ...]] = [()] * n
+    if n == 0:
+        return levels, reasons
+    # The ranking of each case at once; ties keep structure order, as Posterior.ranking does.
+    ranks = np.argsort(-probs, axis=1, kind="stable")
+    names = np.array(structure.TARGETS, dtype=object)[ranks].tolist()
+    rows = probs.tolist()
+    shown = {k: list(v) for k, v in shown.items()}  # list indexing is faster than numpy's per cell
+    for i in range(n):
+        post = _RankedPosterior(evidence=_RowEvidence(shown, i), probabilities=dict(zip(structure.TARGETS, rows[i])),
+                                digest=digest, order=tuple(names[i]))
+        t = triage(post, policy)
+        levels[i] = t.level
+        reasons[i] = t.reasons
+    return levels, reasons
+
+
+class _Impossible:
+    """Names the items of impossible evidence, like :func:`popliteal.inference.explain_impossible`.
+
+    The same answer (the first single item, else the first pair, in that
+    function's order, that the model holds impossible; else every item), but
+    for many rows at once: only hard items can be impossible (a likelihood in
+    (0, 1) never is), and each single item and pair is checked once per
+    engine, in one batched call for all rows of a chunk.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.zero: dict[tuple, bool] = {}
+
+    def _check(self, combos, names: tuple[str, ...]) -> None:
+        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
+        if not combos:
+            return
+        n = len(combos)
+        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
+        for i, combo in enumerate(combos):
+            for name, state in combo:
+                row = lik[name][i]
+                row[:] = 0.0
+                row[structure.BY_NAME[name].states.index(state)] = 1.0
+        _, p_e = _marginals(self.engine, lik, n)
+        for combo, p in zip(combos, p_e):
+            self.zero[combo] = not p > IMPOSSIBLE
+
+    def explain(self, rows: list[list[tuple[str, str]]], names: tuple[str, ...]) -> list[str]:
+        """For each row's items (``(variable, shown value)``, structure order), the clash in one line.
+
+        ``names`` are the variables the rows may observe: the checks run the
+        plan of that pattern, the one that scored the rows.
+        """
+        plans = []
+        for items in rows:
+            hard = [(k, v) for k, v in items if ":" not in v]
+            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
+        self._check((c for _, combos in plans for c in combos), names)
+        out = []
+        for items, combos in plans:
+            found = next((c for c in combos if self.zero[c]), None)
+            shown = found if found is not None else items
+            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _impossible_for(engine) -> _Impossible:
+    return _Impossible(engine)
+
+
+def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
+    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
+
+    Each distinct row (the same cells in every evidence column) is parsed,
+    scored and triaged once; the answers are then copied to every row like
+    it, in order. ``row_problems`` are errors found before parsing (a ragged
+    CSV row, by position): such a row is not scored.
+    """
+    import pandas as pd
+
+    n = len(frame)
+    columns = [_parse_column(c, frame[c].to_numpy(dtype=object)) for c in lay.evidence]
+    first, inverse = _unique_rows(columns, n)
+    u = len(first)
+    # Per distinct row: evidence, likelihoods and problems.
+    likelihoods: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    problems: list[list[str]] = [[] for _ in range(u)]
+    for col in columns:
+        codes = col.codes[first]
+        lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
+        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
+            problems[i].append(bad[i])
+        if col.name in shown:  # age and age_group both given: they must agree
+            other = shown[col.name]
+            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)):
+                a, b = frame[_AGE].iloc[first[i]], frame[_AGE_GROUP].iloc[first[i]]
+                problems[i].append(f"{col.name}: given twice with different values (age={a} and age_group={b})")
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
+        else:
+            likelihoods[col.name] = lik
+            shown[col.name] = sh
+    bad = np.array([bool(p) for p in problems], dtype=bool)
+    good = np.flatnonzero(~bad)
+    observed = lay.observed
+    marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
+    probs_good = np.column_stack([
+        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS]) \
+        if len(good) else np.empty((0, len(structure.TARGETS)))
+    impossible = ~(p_e > IMPOSSIBLE)
+    if impossible.any():
+        rows = good[impossible]
+        items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
+                 for i in rows]
+        for i, text in zip(rows, _impossible_for(model.engine).explain(items, observed)):
+            problems[i].append(f"the model holds this evidence impossible: {text}")
+    possible = good[~impossible]
+    probs = np.full((u, len(structure.TARGETS)), np.nan)
+    probs[possible] = probs_good[~impossible]
+    levels = np.full(u, None, dtype=object)
+    levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
+                                      model.priors.triage, model.digest)
+    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
+    probs, levels, errors = probs[inverse], levels[inverse], errors[inverse]
+    if row_problems:
+        at = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
+        probs[at] = np.nan
+        levels[at] = None
+        errors[at] = list(row_problems.values())
+    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
+    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
+    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
+    return added
 
 
 @dataclass
@@ -265,59 +476,20 @@ def parse_frame(frame, lay: Layout | None = None) -> Parsed:
     shown: dict[str, np.ndarray] = {}
     problems: list[list[str]] = [[] for _ in range(n)]
     for column in lay.evidence:
-        lik, sh, bad = _parse_column(column, frame[column].to_numpy(dtype=object))
+        col = _parse_column(column, frame[column].to_numpy(dtype=object))
+        lik, sh, bad = col.table[col.codes], col.shown[col.codes], col.problems[col.codes]
         for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
             problems[i].append(bad[i])
-        name = _AGE_GROUP if column == _AGE else column
-        if name in shown:  # age and age_group both given: they must agree
-            other = shown[name]
-            clash = np.flatnonzero((other != "") & (sh != "") & (other != sh))
-            for i in clash:
-                a, b = (frame[_AGE].iloc[i], frame[_AGE_GROUP].iloc[i])
-                problems[i].append(f"{name}: given twice with different values (age={a} and age_group={b})")
-            likelihoods[name] = np.where((other != "")[:, None], likelihoods[name], lik)
-            shown[name] = np.where(other != "", other, sh)
+        if col.name in shown:  # age and age_group both given: the first given wins here
+            other = shown[col.name]
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
         else:
-            likelihoods[name] = lik
-            shown[name] = sh
+            likelihoods[col.name], shown[col.name] = lik, sh
     bad_rows = np.array([bool(p) for p in problems], dtype=bool)
-    for lik in likelihoods.values():  # bad rows are scored as if empty, then blanked
+    for lik in likelihoods.values():  # bad rows are scored as if empty
         lik[bad_rows] = 1.0
     return Parsed(likelihoods, shown, problems)
-
-
-def _added_columns(model, frame, lay: Layout):
-    """The columns that scoring adds to ``frame`` (same index), as a pandas frame."""
-    import pandas as pd
-
-    n = len(frame)
-    parsed = parse_frame(frame, lay)
-    likelihoods, shown, problems = parsed.likelihoods, parsed.shown, parsed.problems
-    bad_rows = np.array([bool(p) for p in problems], dtype=bool)
-    observed = lay.observed
-    marg, p_e = _marginals(model.engine, {k: likelihoods[k] for k in observed}, n)
-    impossible = ~bad_rows & ~(p_e > IMPOSSIBLE)
-    for i in np.flatnonzero(impossible):
-        pairs = [(c, frame[c].iloc[i]) for c in lay.evidence if not _is_empty(frame[c].iloc[i])]
-        problems[i].append("the model holds this evidence impossible: "
-                           f"{explain_impossible(model.engine, from_mapping(pairs))}")
-    bad_rows |= impossible
-    probs = np.column_stack([
-        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS])
-    probs[bad_rows] = np.nan
-    levels = np.full(n, None, dtype=object)
-    policy = model.priors.triage
-    digest = model.digest
-    rows = probs.tolist()
-    for i in np.flatnonzero(~bad_rows):
-        post = Posterior(evidence=_RowEvidence(shown, i), probabilities=dict(zip(structure.TARGETS, rows[i])),
-                         digest=digest)
-        levels[i] = triage(post, policy).level
-    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
-    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
-    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
-    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
-    return added
 
 
 def score_frame(model, frame):
