@@ -264,17 +264,15 @@ def test_cli_score_reads_stdin_and_writes_stdout(model):
 
 
 def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
-    (tmp_path / "error.csv").write_text("id,error\n1,x\n")
+    (tmp_path / "error.csv").write_text("id,error,calf_swelling\n1,x,yes\n")
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
-    (tmp_path / "ragged.csv").write_text("a,calf_swelling\n1,yes\n2,no,extra\n")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "ok.csv").write_text("calf_swelling\nyes\n")
     cases = [
         (["score", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")], ["no such file"]),
         (["score", str(tmp_path / "binary.csv"), "-o", str(tmp_path / "o.csv")], ["not a UTF-8 text file"]),
         (["score", str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv")], ["cannot read as Parquet"]),
-        (["score", str(tmp_path / "ragged.csv"), "-o", str(tmp_path / "o.csv")], ["cannot read", "fields"]),
         (["score", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "o.csv")], ["no header row"]),
         (["score", str(tmp_path / "error.csv"), "-o", str(tmp_path / "o.csv")], ["'error' collides"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.xlsx")], ["must end in .csv or .parquet"]),
@@ -390,3 +388,184 @@ def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
                            {"calf_swelling": np.array(["yes"]), "age_group": np.array(["over_60"])},
                            model.priors.triage)
     assert levels.tolist() == [result.triage.level] and reasons[0] == result.triage.reasons
+
+
+# --- messy files and safe outputs: regression tests of issue 13 -----------------------------------
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_ragged_csv_rows_get_an_error_and_keep_their_cells_unshifted(model, tmp_path, engine):
+    if engine == "dask":
+        pytest.importorskip("dask.dataframe")
+    source = tmp_path / "ragged.csv"
+    source.write_text("id,calf_swelling,calf_tenderness\nA-1,yes,yes,\nA-2,yes\nA-3,yes,yes\nA-4,no,no,x,y\n")
+    batch.score(str(source), str(tmp_path / "out.csv"), model=model, engine=engine)
+    out = read_csv_text(tmp_path / "out.csv")
+    assert out["id"].tolist() == ["A-1", "A-2", "A-3", "A-4"]  # never shifted into another column
+    assert out["calf_swelling"].tolist() == ["yes", "yes", "yes", "no"]
+    assert out["calf_tenderness"].tolist() == ["yes", "", "yes", "no"]
+    for i, line, fields in [(0, 2, 4), (1, 3, 2), (3, 5, 5)]:
+        assert out.loc[i, "error"].startswith(f"line {line}: {fields} fields but the header has 3"), out.loc[i, "error"]
+        assert out.loc[i, "p_dvt"] == "" and out.loc[i, "triage"] == ""
+    assert "extra: 'x', 'y'" in out.loc[3, "error"]
+    expected = model.posterior({"calf_swelling": "yes", "calf_tenderness": "yes"}).probabilities["dvt"]
+    assert out.loc[2, "error"] == "" and float(out.loc[2, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_semicolon_or_tab_separated_csv_is_sniffed_not_scored_as_the_prior(model, tmp_path, sep):
+    source = tmp_path / "cases.csv"
+    source.write_text(sep.join(["id", "calf_swelling", "age"]) + "\n" + sep.join(["A", "yes", "70"]) + "\n")
+    batch.score(str(source), str(tmp_path / "out.csv"), model=model)
+    out = read_csv_text(tmp_path / "out.csv")
+    expected = model.posterior({"calf_swelling": "yes", "age": 70}).probabilities["dvt"]
+    assert out["id"].tolist() == ["A"] and float(out.loc[0, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_header_naming_no_variable_is_refused_not_scored_as_the_prior(tmp_path):
+    (tmp_path / "colon.csv").write_text("id:calf_swelling\nA:yes\n")
+    assert_one_line_error(run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o.csv")),
+                          "no column is named after a variable", "--sep")
+    proc = run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o.csv"), "--sep", ":")
+    assert proc.returncode == 0, proc.stderr
+    assert read_csv_text(tmp_path / "o.csv")["triage"].tolist() != [""]
+    assert_one_line_error(run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o2.csv"), "--sep", ";"),
+                          "no column is named after a variable", "separated by ';'")
+
+
+def test_parquet_list_or_struct_column_is_a_one_line_error(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table({"calf_swelling": ["yes"], "tags": pa.array([["a", "b"]]),
+                      "where": pa.array([{"x": 1}])})
+    pq.write_table(table, tmp_path / "nested.parquet")
+    assert_one_line_error(run("score", str(tmp_path / "nested.parquet"), "-o", str(tmp_path / "o.csv")),
+                          "column 'tags' holds list")
+    assert list(tmp_path.iterdir()) == [tmp_path / "nested.parquet"]
+
+
+def test_dask_engine_reads_quoted_newlines_like_the_pandas_engine(model, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    frame = batch.simulate_cases(model, 300, np.random.default_rng(3), observe=0.3)
+    frame.insert(0, "note", [f'line one\nline "two", {i}' if i % 7 == 0 else f"n{i}" for i in range(len(frame))])
+    frame.to_csv(tmp_path / "quoted.csv", index=False)
+    batch.score(str(tmp_path / "quoted.csv"), str(tmp_path / "pandas.csv"), model=model)
+    batch.score(str(tmp_path / "quoted.csv"), str(tmp_path / "dask.csv"), model=model, engine="dask", chunk_size=40)
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    assert read_csv_text(tmp_path / "dask.csv")["note"].tolist() == frame["note"].tolist()
+
+
+def test_csv_ranges_end_between_records_only(tmp_path):
+    text = 'a,b\n1,"x\ny"\n2,"p""\nq"\n3,z\n' * 50
+    (tmp_path / "q.csv").write_text(text)
+    ranges = batch.csv_ranges(str(tmp_path / "q.csv"), blocksize=7, block=11)
+    data = text.encode()
+    assert ranges[0][0] == 4 and ranges[-1][1] == len(data)
+    for (start, stop, lines), nxt in zip(ranges, ranges[1:] + [None]):
+        assert data[start - 1:start] == b"\n" and data[:start].count(b'"') % 2 == 0
+        assert lines == data[:start].count(b"\n")
+        if nxt:
+            assert nxt[0] == stop
+
+
+def test_two_concurrent_runs_to_one_output_never_corrupt_it(model, tmp_path):
+    frame = batch.simulate_cases(model, 3000, np.random.default_rng(4), observe=0.3)
+    frame.to_csv(tmp_path / "cases.csv", index=False)
+    batch.score(str(tmp_path / "cases.csv"), str(tmp_path / "reference.csv"), model=model)
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    procs = [subprocess.Popen([*EXE, "score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "out.csv"),
+                               "--chunk-size", "500"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "reference.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "out.csv", "reference.csv"]
+
+
+def _wait_for_partial(folder, proc, timeout=60.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(p.name.endswith(".partial") for p in folder.iterdir()):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no temporary file appeared")
+
+
+@pytest.mark.parametrize("signame,status,words", [("SIGTERM", 143, "stopped by SIGTERM"),
+                                                   ("SIGHUP", 129, "stopped by SIGHUP"),
+                                                   ("SIGINT", 130, "interrupted (Ctrl-C)")])
+def test_signal_during_score_leaves_no_partial_file_and_one_line(tmp_path, signame, status, words):
+    import signal
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([*EXE, "score", "-", "-o", str(tmp_path / "out.csv")], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"id,calf_swelling\nA,yes\n")  # and then nothing: the run waits for more input
+    proc.stdin.flush()
+    _wait_for_partial(tmp_path, proc)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0] == f"popliteal: error: {words}; {tmp_path / 'out.csv'} not written", err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_size_limit_leaves_no_partial_file_and_names_the_output(model, tmp_path):
+    import resource
+
+    batch.simulate_cases(model, 400, np.random.default_rng(6), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                    index=False)
+    assert run("score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "warm.csv")).returncode == 0
+    limit = (tmp_path / "cases.csv").stat().st_size + 1000  # room for the input, not for the output
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([*EXE, "score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "out.csv")], env=env,
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert_one_line_error(proc, f"output {tmp_path / 'out.csv'}: File too large")
+    assert ".partial" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "warm.csv"]
+
+
+def test_score_to_stdout_piped_into_head_exits_quietly(tmp_path, model):
+    batch.simulate_cases(model, 3000, np.random.default_rng(7), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                     index=False)
+    cmd = f"{' '.join(EXE)} score {tmp_path / 'cases.csv'} -o - --chunk-size 100 | head -n 2"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and len(proc.stdout.splitlines()) == 2
+
+
+def test_formula_like_cells_are_escaped_with_safe_csv(tmp_path):
+    (tmp_path / "in.csv").write_text('id,note,calf_swelling\n=1+2,+cmd,yes\n@SUM(A1),-3,no\nplain,x,\n')
+    assert run("score", str(tmp_path / "in.csv"), "-o", str(tmp_path / "raw.csv")).returncode == 0
+    assert read_csv_text(tmp_path / "raw.csv")["id"].tolist() == ["=1+2", "@SUM(A1)", "plain"]  # as given
+    proc = run("score", str(tmp_path / "in.csv"), "-o", str(tmp_path / "safe.csv"), "--safe-csv")
+    assert proc.returncode == 0, proc.stderr
+    safe, raw = read_csv_text(tmp_path / "safe.csv"), read_csv_text(tmp_path / "raw.csv")
+    assert safe["id"].tolist() == ["'=1+2", "'@SUM(A1)", "plain"]
+    assert safe["note"].tolist() == ["'+cmd", "'-3", "x"]
+    pd.testing.assert_frame_equal(safe[[*P_COLUMNS, "triage", "error"]], raw[[*P_COLUMNS, "triage", "error"]])
+
+
+def test_score_refuses_to_replace_its_own_input(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,calf_swelling\nA,yes\n")
+    os.link(source, tmp_path / "link.csv")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    with open(source, "rb") as stdin:
+        proc = subprocess.run([*EXE, "score", "-", "-o", str(source)], stdin=stdin, capture_output=True, text=True,
+                              env=env, timeout=120)
+    assert_one_line_error(proc, "read on standard input", "would replace the input")
+    assert_one_line_error(run("score", str(source), "-o", str(tmp_path / "link.csv")), "must not be the input")
+    assert source.read_text() == "id,calf_swelling\nA,yes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv"]
