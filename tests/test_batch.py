@@ -12,6 +12,7 @@ Dask cluster); and the command line's one-line errors with exit status 2.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -569,3 +570,12 @@ def test_score_refuses_to_replace_its_own_input(tmp_path):
     assert_one_line_error(run("score", str(source), "-o", str(tmp_path / "link.csv")), "must not be the input")
     assert source.read_text() == "id,calf_swelling\nA,yes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv"]
+
+
+def test_progress_bar_shows_percent_done_and_time_left(model, tmp_path, capsys):
+    batch.simulate_cases(model, 500, np.random.default_rng(9), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                   index=False)
+    batch.score(str(tmp_path / "cases.csv"), str(tmp_path / "out.csv"), model=model, chunk_size=100, progress=True)
+    err = capsys.readouterr().err
+    assert "100%" in err and "500 rows" in err, err  # percent of the file read, rows so far
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", err), err  # time spent < time left
