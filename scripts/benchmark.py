@@ -224,14 +224,20 @@ def score_peak_memory(model, rows: int, folder: Path) -> tuple[float, float]:
         for start in range(0, rows, step):
             part = batch.simulate_cases(model, min(step, rows - start), rng, observe=0.3, soft=0.05)
             part.to_csv(out, index=False, header=start == 0, lineterminator="\n")
-    code = ("import resource, sys, time; from popliteal.cli import main; t = time.perf_counter(); "
-            "rc = main(sys.argv[1:]); t = time.perf_counter() - t; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, t, file=sys.stderr); sys.exit(rc)")
+    # The peak RSS of the scoring process itself: Linux's VmHWM (ru_maxrss would count the benchmark's own
+    # memory, which a child inherits at fork and keeps across exec); ru_maxrss elsewhere.
+    code = ("import resource, sys, time; from pathlib import Path; from popliteal.cli import main; "
+            "t = time.perf_counter(); rc = main(sys.argv[1:]); t = time.perf_counter() - t; "
+            "status = Path('/proc/self/status'); "
+            "hwm = [line.split()[1] for line in status.read_text().splitlines() if line.startswith('VmHWM')] "
+            "if status.exists() else []; "
+            "kib = int(hwm[0]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // "
+            "(1024 if sys.platform == 'darwin' else 1); "
+            "print(kib, t, file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, "score", str(source), "-o", str(target)],
                           capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"}, check=True)
     kib, seconds = proc.stderr.split()[-2:]
-    scale = 1024 if platform.system() != "Darwin" else 1024 * 1024  # ru_maxrss: KiB on Linux, bytes on macOS
-    return rows / float(seconds), int(kib) * scale / 2**20
+    return rows / float(seconds), int(kib) / 1024
 
 
 def main(argv=None) -> int:

@@ -579,3 +579,11 @@ def test_progress_bar_shows_percent_done_and_time_left(model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "100%" in err and "500 rows" in err, err  # percent of the file read, rows so far
     assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", err), err  # time spent < time left
+
+
+def test_score_frame_keeps_any_index_and_every_row(model):
+    frame = pd.DataFrame({"calf_swelling": ["yes", "no", "yes"]}, index=["b", "a", "b"])
+    out = batch.score_frame(model, frame)
+    assert list(out.index) == ["b", "a", "b"] and out["calf_swelling"].tolist() == ["yes", "no", "yes"]
+    assert out["p_dvt"].iloc[0] == out["p_dvt"].iloc[2] != out["p_dvt"].iloc[1]
+    assert len(batch.score_frame(model, frame.iloc[:0])) == 0
