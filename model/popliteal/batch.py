@@ -945,8 +945,14 @@ class _Progress:
         if self.enabled:
             from tqdm import tqdm
 
+            try:  # a terminal of unknown size (0 x 0, as some ptys report) would hide the bar
+                size = os.get_terminal_size(sys.stderr.fileno())
+                known = size.columns > 0 and size.lines > 0
+            except (OSError, ValueError, AttributeError):
+                known = False
+            sizes = {"dynamic_ncols": True} if known else {"ncols": 100, "nrows": 24}
             self.bar = tqdm(total=total, unit=unit if self.bytes else "rows", unit_scale=True, desc="scoring",
-                            file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+                            file=sys.stderr, mininterval=0.5, **sizes)
 
     def update(self, rows: int, position: int | None = None) -> None:
         self.rows += rows
