@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
                    help="pandas (streams chunks) or dask (a Dask DataFrame; needs popliteal[dask])")
     p.add_argument("--sep", metavar="CHAR", default=None,
-                   help="the CSV separator (default: whichever of , ; tab | makes the header name variables)")
+                   help="the CSV separator, one character ('tab' or '\\t' for a tab; default: whichever of "
+                        ", ; tab | makes the header name the most variables)")
     p.add_argument("--safe-csv", action="store_true",
                    help="prefix text cells starting with = + - @ with ' so that spreadsheets do not run them")
     return parser
