@@ -19,6 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from popliteal import batch, structure
 from popliteal.evidence import from_mapping
@@ -587,3 +588,24 @@ def test_score_frame_keeps_any_index_and_every_row(model):
     assert list(out.index) == ["b", "a", "b"] and out["calf_swelling"].tolist() == ["yes", "no", "yes"]
     assert out["p_dvt"].iloc[0] == out["p_dvt"].iloc[2] != out["p_dvt"].iloc[1]
     assert len(batch.score_frame(model, frame.iloc[:0])) == 0
+
+
+@settings(max_examples=15)
+@given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=12))
+def test_dedupe_gives_each_row_its_own_answer_to_the_last_bit(model, pool, picks):
+    """Scoring a frame with repeated rows equals scoring each row alone (hypothesis over repeats)."""
+    frame = pool.iloc[picks].reset_index(drop=True)
+    together = batch.score_frame(model, frame)
+    alone = pd.concat([batch.score_frame(model, frame.iloc[[i]]) for i in range(len(frame))], ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def pool(model):
+    """Twelve rows: hard, soft, empty, a bad cell and an impossible pair (found by asking the model)."""
+    frame = batch.simulate_cases(model, 12, np.random.default_rng(12), observe=0.4, soft=0.3)
+    frame.iloc[3] = ""
+    frame.iloc[5, 0] = "maybe"
+    (a, sa), (b, sb) = _impossible_pairs(model, limit=1)[0]
+    frame.loc[7, [a, b]] = [sa, sb]
+    return frame
