@@ -271,6 +271,7 @@ def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "ok.csv").write_text("calf_swelling\nyes\n")
+    (tmp_path / "folder.csv").mkdir()
     cases = [
         (["score", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")], ["no such file"]),
         (["score", str(tmp_path / "binary.csv"), "-o", str(tmp_path / "o.csv")], ["not a UTF-8 text file"]),
@@ -279,6 +280,7 @@ def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
         (["score", str(tmp_path / "error.csv"), "-o", str(tmp_path / "o.csv")], ["'error' collides"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.xlsx")], ["must end in .csv or .parquet"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "nowhere" / "o.csv")], ["does not exist"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "folder.csv")], ["is a folder"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "ok.csv")], ["must not be the input"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.csv"), "--chunk-size", "0"], ["--chunk-size"]),
         (["score", "-", "-o", str(tmp_path / "o.csv"), "--engine", "dask"], ["standard input"]),

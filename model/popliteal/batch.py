@@ -1089,6 +1089,8 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
         parent = Path(target).resolve().parent
         if not parent.is_dir():
             raise BatchError(f"output {target}: folder {parent} does not exist")
+        if Path(target).is_dir():
+            raise BatchError(f"output {target}: is a folder, not a file")
     _check_not_input(source, target)
     if "parquet" in (in_fmt, out_fmt):
         _need_pyarrow(source if in_fmt == "parquet" else target)
