@@ -870,10 +870,17 @@ class _CsvWriter:
             frame = escape_formulas(frame)
         # The posteriors as text by Python's float repr (shortest round trip, the same digits pandas
         # writes, ~3 times faster); NaN as an empty cell.
-        frame = frame.assign(**{c: [repr(v) if v == v else "" for v in frame[c].tolist()]
-                                for c in OUTPUT_COLUMNS if c.startswith("p_")})
+        scores = {c: [repr(v) if v == v else "" for v in frame[c].tolist()] for c in OUTPUT_COLUMNS
+                  if c.startswith("p_")}
+        text = all(frame[c].dtype == object for c in frame.columns if c not in scores)
         try:
-            frame.to_csv(self.stream, index=False, header=self.first, lineterminator="\n")
+            if text:  # cells read from a CSV file: the csv module writes what pandas would, faster
+                out = csv.writer(self.stream, lineterminator="\n")
+                if self.first:
+                    out.writerow(frame.columns)
+                out.writerows(zip(*(scores[c] if c in scores else frame[c].tolist() for c in frame.columns)))
+            else:
+                frame.assign(**scores).to_csv(self.stream, index=False, header=self.first, lineterminator="\n")
         except BrokenPipeError:
             raise
         except OSError as exc:
