@@ -4,14 +4,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test venv notebooks golden benchmark validate figures clean
+.PHONY: run test venv test-venv notebooks golden benchmark validate figures clean
 
+# `make run` installs only what the command line and its plots need (pip install -e .);
+# `make test` adds the test extra, `make notebooks` the notebook extra, each once.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e .
 	touch $(STAMP)
 
+TEST_STAMP := $(VENV)/.test-stamp
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[test]"
+	touch $(TEST_STAMP)
+
 venv: $(STAMP)
+
+test-venv: $(TEST_STAMP)
 
 ## make run: an example query (its table, triage and advice) and a plot in figures/example-query.png
 run: venv
@@ -21,7 +31,7 @@ run: venv
 	@echo "plot written to figures/example-query.png"
 
 ## make test: the whole test suite, notebooks included
-test: venv
+test: test-venv
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 ## make notebooks: JupyterLab on notebooks/, in the project's environment (installs the
@@ -29,7 +39,7 @@ test: venv
 NB_STAMP := $(VENV)/.notebooks-stamp
 
 $(NB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[notebooks]"
 	touch $(NB_STAMP)
 
 notebooks: $(NB_STAMP)
@@ -41,7 +51,7 @@ golden: venv
 figures: venv
 	MPLBACKEND=Agg $(BIN)/python scripts/make_figures.py
 
-benchmark: venv
+benchmark: test-venv
 	$(BIN)/python scripts/benchmark.py
 
 validate: venv

@@ -145,6 +145,35 @@ For further work the result is also a tidy pandas frame and the same JSON object
     code("result.frame"),
     code("print(result.to_json()[:600])"),
     md("""
+## Many patients at once
+
+`model.query_many` takes a list of cases (each what `model.query` takes) and answers with one
+row per case, in order: a probability column `p_<cause>` for every cause, the triage level and an
+`error` column that names what is wrong with a case instead of dropping it (here a calf that is
+"maybe" swollen, which is not a state of the model; `"yes:0.6"` would say a weak yes). All cases
+go through the engine in one call, and a case that appears twice is computed once.
+"""),
+    code("""
+cases = [
+    {"age": 67, "long_travel": "yes", "calf_swelling": "yes", "calf_tenderness": "yes"},
+    {"age": 67, "long_travel": "yes"},
+    {"age": 30, "sports_overload": "yes", "pain_after_exercise": "yes"},
+    {"age": 67, "calf_swelling": "maybe"},
+]
+many = model.query_many(cases)
+many[["age", "p_dvt", "p_meniscus_tear", "p_hamstring_tendinopathy", "triage", "error"]]
+"""),
+    md("""
+`model.score` does the same for a table whose columns are named after the variables (a pandas
+frame, or a mapping of columns as here); other columns, such as an `id`, are kept as they are.
+It adds the columns that `popliteal score` writes for a CSV or Parquet file:
+"""),
+    code("""
+table = model.score({"id": ["A-1", "A-2", "A-3"], "age": ["72", "45", ""],
+                     "popliteal_swelling": ["yes", "yes", ""], "osteoarthritis": ["yes", "", "no"]})
+table[["id", "p_bakers_cyst", "p_dvt", "triage", "error"]]
+"""),
+    md("""
 ## Next
 
 - `02-thrombosis-risk`: the article's thrombosis risk factors, alone and combined, beside the

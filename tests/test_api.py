@@ -290,3 +290,37 @@ def test_parameters_frame_lists_every_sourced_number(model):
     assert list(dvt["parameter"]) == [p.name for p in model.priors.nodes["dvt"].parameters]
     with pytest.raises(EvidenceError, match="unknown variable 'dvtt'.*dvt"):
         model.parameters("dvtt")
+
+
+# --- many cases: model.score and model.query_many (issue 11) ---------------------------------------
+
+
+def test_query_many_equals_query_case_by_case(model):
+
+    from popliteal import structure
+
+    cases = [{"age": 67, "long_travel": "yes", "calf_swelling": "yes"}, {"calf_swelling": "yes:0.7"},
+             {}, {"age": 67, "long_travel": "yes", "calf_swelling": "yes"}, {"calf_swelling": "maybe"}]
+    out = model.query_many(cases)
+    assert len(out) == len(cases) and list(out.index) == list(range(len(cases)))
+    for i, case in enumerate(cases[:4]):
+        result = model.query(case)
+        assert out.loc[i, "triage"] == result.triage.level and out.loc[i, "error"] is None
+        for t in structure.TARGETS:
+            assert out.loc[i, f"p_{t}"] == pytest.approx(result.probabilities[t], abs=1e-12)
+    assert "unknown state 'maybe'" in out.loc[4, "error"] and math.isnan(out.loc[4, "p_dvt"])
+
+
+def test_query_many_refuses_an_unknown_variable(model):
+    from popliteal.evidence import EvidenceError
+
+    with pytest.raises(EvidenceError, match="unknown variable 'calf_swellin'; did you mean calf_swelling"):
+        model.query_many([{"calf_swellin": "yes"}])
+
+
+def test_model_score_takes_a_mapping_of_columns_and_keeps_every_row(model):
+    out = model.score({"id": ["a", "b"], "calf_swelling": ["yes", ""], "age": ["70", "abc"]})
+    assert out["id"].tolist() == ["a", "b"]
+    assert out.loc[0, "p_dvt"] == pytest.approx(model.posterior({"calf_swelling": "yes", "age": 70})
+                                                 .probabilities["dvt"], abs=1e-12)
+    assert "age must be a number" in out.loc[1, "error"]

@@ -12,12 +12,14 @@ Dask cluster); and the command line's one-line errors with exit status 2.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from popliteal import batch, structure
 from popliteal.evidence import from_mapping
@@ -264,21 +266,21 @@ def test_cli_score_reads_stdin_and_writes_stdout(model):
 
 
 def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
-    (tmp_path / "error.csv").write_text("id,error\n1,x\n")
+    (tmp_path / "error.csv").write_text("id,error,calf_swelling\n1,x,yes\n")
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
-    (tmp_path / "ragged.csv").write_text("a,calf_swelling\n1,yes\n2,no,extra\n")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "ok.csv").write_text("calf_swelling\nyes\n")
+    (tmp_path / "folder.csv").mkdir()
     cases = [
         (["score", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")], ["no such file"]),
         (["score", str(tmp_path / "binary.csv"), "-o", str(tmp_path / "o.csv")], ["not a UTF-8 text file"]),
         (["score", str(tmp_path / "broken.parquet"), "-o", str(tmp_path / "o.csv")], ["cannot read as Parquet"]),
-        (["score", str(tmp_path / "ragged.csv"), "-o", str(tmp_path / "o.csv")], ["cannot read", "fields"]),
         (["score", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "o.csv")], ["no header row"]),
         (["score", str(tmp_path / "error.csv"), "-o", str(tmp_path / "o.csv")], ["'error' collides"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.xlsx")], ["must end in .csv or .parquet"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "nowhere" / "o.csv")], ["does not exist"]),
+        (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "folder.csv")], ["is a folder"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "ok.csv")], ["must not be the input"]),
         (["score", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "o.csv"), "--chunk-size", "0"], ["--chunk-size"]),
         (["score", "-", "-o", str(tmp_path / "o.csv"), "--engine", "dask"], ["standard input"]),
@@ -287,3 +289,328 @@ def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
         assert_one_line_error(run(*args, stdin=""), *fragments)
     assert not (tmp_path / "o.csv").exists()  # nothing half-written
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# --- duplicates, impossible rows, the triage seam (issue 11) --------------------------------------
+
+
+def _impossible_pairs(model, limit=4):
+    """Pairs of risk-factor states that the model holds impossible, found by asking it (not hard-coded)."""
+    import itertools
+
+    from popliteal.inference import ImpossibleEvidence
+
+    items = [(v.name, s) for v in structure.VARIABLES if v.kind == "risk_factor" for s in v.states]
+    found = []
+    for (a, sa), (b, sb) in itertools.combinations(items, 2):
+        if a == b:
+            continue
+        try:
+            model.posterior({a: sa})
+            model.posterior({b: sb})
+            model.posterior({a: sa, b: sb})
+        except ImpossibleEvidence:
+            found.append(((a, sa), (b, sb)))
+            if len(found) == limit:
+                break
+    return found
+
+
+class _CountingEngine:
+    """Wraps the model's engine and records the batch size of every call."""
+
+    def __init__(self, engine):
+        self.engine, self.batches = engine, []
+
+    def marginals(self, likelihoods, targets, batch=None):
+        self.batches.append(batch)
+        return self.engine.marginals(likelihoods, targets, batch=batch)
+
+    def __getattr__(self, name):  # every other engine method, uncounted
+        return getattr(self.engine, name)
+
+
+def test_duplicate_rows_are_scored_once_and_scattered_back_in_order(model, monkeypatch):
+    rng = np.random.default_rng(5)
+    distinct = batch.simulate_cases(model, 40, rng, observe=0.4, soft=0.2)
+    picks = rng.integers(0, len(distinct), 400)
+    frame = distinct.iloc[picks].reset_index(drop=True)
+    frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
+    expected = batch.score_frame(model, frame)
+    counting = _CountingEngine(model.engine)
+    monkeypatch.setattr(model, "engine", counting)
+    out = batch.score_frame(model, frame)
+    unique = len(frame.drop(columns="id").drop_duplicates())
+    assert counting.batches == [max(unique, 16)]  # one engine call for the distinct rows only
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["id"].tolist() == frame["id"].tolist()
+    for i in rng.choice(len(frame), 25, replace=False):  # every copy has its row's own answer
+        row = frame.loc[i]
+        post = model.posterior({c: row[c] for c in distinct.columns if row[c]})
+        assert out.loc[i, "p_dvt"] == pytest.approx(post.probabilities["dvt"], abs=1e-12)
+
+
+def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model, monkeypatch):
+    from popliteal.inference import ImpossibleEvidence
+
+    pairs = _impossible_pairs(model)
+    assert pairs, "the model holds no pair of risk-factor states impossible"
+    rng = np.random.default_rng(8)
+    frame = batch.simulate_cases(model, 300, rng, observe=0.3, soft=0.1)
+    bad = rng.choice(len(frame), 60, replace=False)
+    for k, i in enumerate(bad):
+        (a, sa), (b, sb) = pairs[k % len(pairs)]
+        frame.loc[i, [a, b]] = [sa, sb]
+    counting = _CountingEngine(model.engine)
+    monkeypatch.setattr(model, "engine", counting)
+    out = batch.score_frame(model, frame)
+    assert len(counting.batches) <= 2  # scoring, then one batched check of the clashing items
+    monkeypatch.undo()
+    for i in bad:
+        row = frame.loc[i]
+        with pytest.raises(ImpossibleEvidence) as exc:
+            model.posterior({c: row[c] for c in frame.columns if row[c]})
+        assert out.loc[i, "error"] == str(exc.value)  # the same text as `popliteal query`
+        assert np.isnan(out.loc[i, "p_dvt"]) and out.loc[i, "triage"] is None
+    assert out["error"].notna().sum() == len(bad)
+
+
+def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
+    """Batch scoring triages through ``batch.triage_rows`` only, once per distinct row."""
+    frame = pd.DataFrame({"calf_swelling": ["yes", "no", "yes", "", "yes"], "age": ["70", "30", "70", "", "70"]})
+    calls = []
+    real = batch.triage_rows
+
+    def spy(probs, shown, policy, digest=""):
+        calls.append(len(probs))
+        return real(probs, shown, policy, digest)
+
+    monkeypatch.setattr(batch, "triage_rows", spy)
+    out = batch.score_frame(model, frame)
+    assert calls == [3]
+    for i, row in frame.iterrows():
+        result = model.query({k: v for k, v in row.items() if v})
+        assert out.loc[i, "triage"] == result.triage.level
+    levels, reasons = real(np.array([[result.probabilities[t] for t in structure.TARGETS]]),
+                           {"calf_swelling": np.array(["yes"]), "age_group": np.array(["over_60"])},
+                           model.priors.triage)
+    assert levels.tolist() == [result.triage.level] and reasons[0] == result.triage.reasons
+
+
+# --- messy files and safe outputs: regression tests of issue 13 -----------------------------------
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_ragged_csv_rows_get_an_error_and_keep_their_cells_unshifted(model, tmp_path, engine):
+    if engine == "dask":
+        pytest.importorskip("dask.dataframe")
+    source = tmp_path / "ragged.csv"
+    source.write_text("id,calf_swelling,calf_tenderness\nA-1,yes,yes,\nA-2,yes\nA-3,yes,yes\nA-4,no,no,x,y\n")
+    batch.score(str(source), str(tmp_path / "out.csv"), model=model, engine=engine)
+    out = read_csv_text(tmp_path / "out.csv")
+    assert out["id"].tolist() == ["A-1", "A-2", "A-3", "A-4"]  # never shifted into another column
+    assert out["calf_swelling"].tolist() == ["yes", "yes", "yes", "no"]
+    assert out["calf_tenderness"].tolist() == ["yes", "", "yes", "no"]
+    for i, line, fields in [(0, 2, 4), (1, 3, 2), (3, 5, 5)]:
+        assert out.loc[i, "error"].startswith(f"line {line}: {fields} fields but the header has 3"), out.loc[i, "error"]
+        assert out.loc[i, "p_dvt"] == "" and out.loc[i, "triage"] == ""
+    assert "extra: 'x', 'y'" in out.loc[3, "error"]
+    expected = model.posterior({"calf_swelling": "yes", "calf_tenderness": "yes"}).probabilities["dvt"]
+    assert out.loc[2, "error"] == "" and float(out.loc[2, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_semicolon_or_tab_separated_csv_is_sniffed_not_scored_as_the_prior(model, tmp_path, sep):
+    source = tmp_path / "cases.csv"
+    source.write_text(sep.join(["id", "calf_swelling", "age"]) + "\n" + sep.join(["A", "yes", "70"]) + "\n")
+    batch.score(str(source), str(tmp_path / "out.csv"), model=model)
+    out = read_csv_text(tmp_path / "out.csv")
+    expected = model.posterior({"calf_swelling": "yes", "age": 70}).probabilities["dvt"]
+    assert out["id"].tolist() == ["A"] and float(out.loc[0, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_header_naming_no_variable_is_refused_not_scored_as_the_prior(tmp_path):
+    (tmp_path / "colon.csv").write_text("id:calf_swelling\nA:yes\n")
+    assert_one_line_error(run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o.csv")),
+                          "no column is named after a variable", "--sep")
+    proc = run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o.csv"), "--sep", ":")
+    assert proc.returncode == 0, proc.stderr
+    assert read_csv_text(tmp_path / "o.csv")["triage"].tolist() != [""]
+    assert_one_line_error(run("score", str(tmp_path / "colon.csv"), "-o", str(tmp_path / "o2.csv"), "--sep", ";"),
+                          "no column is named after a variable", "separated by ';'")
+
+
+def test_parquet_list_or_struct_column_is_a_one_line_error(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table({"calf_swelling": ["yes"], "tags": pa.array([["a", "b"]]),
+                      "where": pa.array([{"x": 1}])})
+    pq.write_table(table, tmp_path / "nested.parquet")
+    assert_one_line_error(run("score", str(tmp_path / "nested.parquet"), "-o", str(tmp_path / "o.csv")),
+                          "column 'tags' holds list")
+    assert list(tmp_path.iterdir()) == [tmp_path / "nested.parquet"]
+
+
+def test_dask_engine_reads_quoted_newlines_like_the_pandas_engine(model, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    frame = batch.simulate_cases(model, 300, np.random.default_rng(3), observe=0.3)
+    frame.insert(0, "note", [f'line one\nline "two", {i}' if i % 7 == 0 else f"n{i}" for i in range(len(frame))])
+    frame.to_csv(tmp_path / "quoted.csv", index=False)
+    batch.score(str(tmp_path / "quoted.csv"), str(tmp_path / "pandas.csv"), model=model)
+    batch.score(str(tmp_path / "quoted.csv"), str(tmp_path / "dask.csv"), model=model, engine="dask", chunk_size=40)
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    assert read_csv_text(tmp_path / "dask.csv")["note"].tolist() == frame["note"].tolist()
+
+
+def test_csv_ranges_end_between_records_only(tmp_path):
+    text = 'a,b\n1,"x\ny"\n2,"p""\nq"\n3,z\n' * 50
+    (tmp_path / "q.csv").write_text(text)
+    ranges = batch.csv_ranges(str(tmp_path / "q.csv"), blocksize=7, block=11)
+    data = text.encode()
+    assert ranges[0][0] == 4 and ranges[-1][1] == len(data)
+    for (start, stop, lines), nxt in zip(ranges, ranges[1:] + [None]):
+        assert data[start - 1:start] == b"\n" and data[:start].count(b'"') % 2 == 0
+        assert lines == data[:start].count(b"\n")
+        if nxt:
+            assert nxt[0] == stop
+
+
+def test_two_concurrent_runs_to_one_output_never_corrupt_it(model, tmp_path):
+    frame = batch.simulate_cases(model, 3000, np.random.default_rng(4), observe=0.3)
+    frame.to_csv(tmp_path / "cases.csv", index=False)
+    batch.score(str(tmp_path / "cases.csv"), str(tmp_path / "reference.csv"), model=model)
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    procs = [subprocess.Popen([*EXE, "score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "out.csv"),
+                               "--chunk-size", "500"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "reference.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "out.csv", "reference.csv"]
+
+
+def _wait_for_partial(folder, proc, timeout=60.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(p.name.endswith(".partial") for p in folder.iterdir()):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no temporary file appeared")
+
+
+@pytest.mark.parametrize("signame,status,words", [("SIGTERM", 143, "stopped by SIGTERM"),
+                                                   ("SIGHUP", 129, "stopped by SIGHUP"),
+                                                   ("SIGINT", 130, "interrupted (Ctrl-C)")])
+def test_signal_during_score_leaves_no_partial_file_and_one_line(tmp_path, signame, status, words):
+    import signal
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([*EXE, "score", "-", "-o", str(tmp_path / "out.csv")], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"id,calf_swelling\nA,yes\n")  # and then nothing: the run waits for more input
+    proc.stdin.flush()
+    _wait_for_partial(tmp_path, proc)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0] == f"popliteal: error: {words}; {tmp_path / 'out.csv'} not written", err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_size_limit_leaves_no_partial_file_and_names_the_output(model, tmp_path):
+    import resource
+
+    batch.simulate_cases(model, 400, np.random.default_rng(6), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                    index=False)
+    assert run("score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "warm.csv")).returncode == 0
+    limit = (tmp_path / "cases.csv").stat().st_size + 1000  # room for the input, not for the output
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([*EXE, "score", str(tmp_path / "cases.csv"), "-o", str(tmp_path / "out.csv")], env=env,
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert_one_line_error(proc, f"output {tmp_path / 'out.csv'}: File too large")
+    assert ".partial" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "warm.csv"]
+
+
+def test_score_to_stdout_piped_into_head_exits_quietly(tmp_path, model):
+    batch.simulate_cases(model, 3000, np.random.default_rng(7), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                     index=False)
+    cmd = f"{' '.join(EXE)} score {tmp_path / 'cases.csv'} -o - --chunk-size 100 | head -n 2"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and len(proc.stdout.splitlines()) == 2
+
+
+def test_formula_like_cells_are_escaped_with_safe_csv(tmp_path):
+    (tmp_path / "in.csv").write_text('id,note,calf_swelling\n=1+2,+cmd,yes\n@SUM(A1),-3,no\nplain,x,\n')
+    assert run("score", str(tmp_path / "in.csv"), "-o", str(tmp_path / "raw.csv")).returncode == 0
+    assert read_csv_text(tmp_path / "raw.csv")["id"].tolist() == ["=1+2", "@SUM(A1)", "plain"]  # as given
+    proc = run("score", str(tmp_path / "in.csv"), "-o", str(tmp_path / "safe.csv"), "--safe-csv")
+    assert proc.returncode == 0, proc.stderr
+    safe, raw = read_csv_text(tmp_path / "safe.csv"), read_csv_text(tmp_path / "raw.csv")
+    assert safe["id"].tolist() == ["'=1+2", "'@SUM(A1)", "plain"]
+    assert safe["note"].tolist() == ["'+cmd", "'-3", "x"]
+    pd.testing.assert_frame_equal(safe[[*P_COLUMNS, "triage", "error"]], raw[[*P_COLUMNS, "triage", "error"]])
+
+
+def test_score_refuses_to_replace_its_own_input(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,calf_swelling\nA,yes\n")
+    os.link(source, tmp_path / "link.csv")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    with open(source, "rb") as stdin:
+        proc = subprocess.run([*EXE, "score", "-", "-o", str(source)], stdin=stdin, capture_output=True, text=True,
+                              env=env, timeout=120)
+    assert_one_line_error(proc, "read on standard input", "would replace the input")
+    assert_one_line_error(run("score", str(source), "-o", str(tmp_path / "link.csv")), "must not be the input")
+    assert source.read_text() == "id,calf_swelling\nA,yes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv"]
+
+
+def test_progress_bar_shows_percent_done_and_time_left(model, tmp_path, capsys):
+    batch.simulate_cases(model, 500, np.random.default_rng(9), observe=0.3).to_csv(tmp_path / "cases.csv",
+                                                                                   index=False)
+    batch.score(str(tmp_path / "cases.csv"), str(tmp_path / "out.csv"), model=model, chunk_size=100, progress=True)
+    err = capsys.readouterr().err
+    assert "100%" in err and "500 rows" in err, err  # percent of the file read, rows so far
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", err), err  # time spent < time left
+
+
+def test_score_frame_keeps_any_index_and_every_row(model):
+    frame = pd.DataFrame({"calf_swelling": ["yes", "no", "yes"]}, index=["b", "a", "b"])
+    out = batch.score_frame(model, frame)
+    assert list(out.index) == ["b", "a", "b"] and out["calf_swelling"].tolist() == ["yes", "no", "yes"]
+    assert out["p_dvt"].iloc[0] == out["p_dvt"].iloc[2] != out["p_dvt"].iloc[1]
+    assert len(batch.score_frame(model, frame.iloc[:0])) == 0
+
+
+@settings(max_examples=15)
+@given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=12))
+def test_dedupe_gives_each_row_its_own_answer_to_the_last_bit(model, pool, picks):
+    """Scoring a frame with repeated rows equals scoring each row alone (hypothesis over repeats)."""
+    frame = pool.iloc[picks].reset_index(drop=True)
+    together = batch.score_frame(model, frame)
+    alone = pd.concat([batch.score_frame(model, frame.iloc[[i]]) for i in range(len(frame))], ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def pool(model):
+    """Twelve rows: hard, soft, empty, a bad cell and an impossible pair (found by asking the model)."""
+    frame = batch.simulate_cases(model, 12, np.random.default_rng(12), observe=0.4, soft=0.3)
+    frame.iloc[3] = ""
+    frame.iloc[5, 0] = "maybe"
+    (a, sa), (b, sb) = _impossible_pairs(model, limit=1)[0]
+    frame.loc[7, [a, b]] = [sa, sb]
+    return frame

@@ -1,9 +1,10 @@
 """``scripts/benchmark.py --quick`` runs and prints its one table (no timing is asserted).
 
-Oracle: the rows the issue asks the benchmark to show, side by side in one
+Oracle: the rows the issues ask the benchmark to show, side by side in one
 run: the CLI against the pgmpy import, one query in each engine, batch rows
-per second in each engine, the ratios with the issue's targets, and the
-machine the numbers come from.
+per second in each engine, ``popliteal score`` on a clean and a messy file,
+its peak memory, the ratios with the issues' targets, and the machine the
+numbers come from.
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ EXPECTED_ROWS = [
     "one query, pgmpy VariableElimination",
     "batch, compiled engine: posteriors of",
     "batch, `popliteal score` CSV to CSV",
+    "batch, `popliteal score` CSV to CSV, 3,000 cases, messy file",
+    "batch, `popliteal score` of 5,000 rows: peak memory",
     "batch, pyAgrum LazyPropagation per-case loop",
     "batch, pgmpy VariableElimination per-case loop",
     "ratio: compiled batch / pyAgrum loop",
     "ratio: compiled batch / pgmpy loop",
+    "ratio: `popliteal score`, clean file / pyAgrum loop",
+    "ratio: `popliteal score`, messy file / pyAgrum loop",
     "ratio: one query, compiled (seen pattern) / pyAgrum",
     "ratio: `popliteal query --json` / `import pgmpy.inference`",
 ]
@@ -51,6 +56,6 @@ def test_quick_benchmark_prints_the_table():
         assert any(name.startswith(expected) for name in names), expected
     for line in table[2:]:
         value = line.split("|")[2].strip()
-        assert re.fullmatch(r"[\d,.]+ ?(ms|s|rows/s|x)?", value), line  # a number with its unit
+        assert re.fullmatch(r"[\d,.]+ ?(ms|s|rows/s|x|MiB)?", value), line  # a number with its unit
     assert "extrapolated" in proc.stdout  # the per-case loops say they are extrapolated
     assert sum("issue target" in line for line in table) >= 3

@@ -80,6 +80,62 @@ class Model:
         posterior = self.posterior(evidence)
         return assess(posterior, self.priors.triage, warnings=conflict_warnings(self.engine, evidence))
 
+    # --- many cases at once (popliteal.batch; one engine call per chunk) -------------------------
+
+    def score(self, frame):
+        """Score a table of cases, one per row: the columns of ``popliteal score``.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame or mapping of column name to values
+            Columns named after variables (or ``age`` in years); cells hold a
+            state, soft evidence (``"yes:0.7"``) or nothing (unobserved). Other
+            columns are passed through.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``frame`` (same rows and order) plus ``p_<cause>`` for every cause
+            and complication, ``triage`` and ``error`` (empty where the row is
+            fine; the row's posteriors are then NaN). No row is dropped.
+        """
+        import pandas as pd
+
+        from .batch import score_frame
+
+        if not isinstance(frame, pd.DataFrame):
+            frame = pd.DataFrame(frame)
+        return score_frame(self, frame)
+
+    def query_many(self, cases):
+        """Posteriors and triage for a list of cases, each a mapping like :meth:`query` takes.
+
+        ``model.query_many([{"age": 67, "calf_swelling": "yes"}, {"sex": "male"}])``
+        returns one row per case, in order, as :meth:`score` does: the evidence
+        columns, ``p_<cause>``, ``triage`` and ``error`` (a case the model holds
+        impossible, or with a bad state, keeps its row and names the problem).
+
+        Raises
+        ------
+        EvidenceError
+            For a key that is not a variable (nor ``age``).
+        """
+        import pandas as pd
+
+        from .evidence import EvidenceError, _suggest
+
+        cases = [dict(c.as_dict()) if isinstance(c, Evidence) else dict(c) for c in cases]
+        names: dict[str, None] = {}
+        for case in cases:
+            for key in case:
+                if key not in structure.BY_NAME and key != "age":
+                    raise EvidenceError(f"unknown variable {key!r}{_suggest(str(key), [*structure.NAMES, 'age'])}")
+                names[key] = None
+        order = [n for n in ("age", *structure.NAMES) if n in names]
+        frame = pd.DataFrame({n: pd.Series([c.get(n) for c in cases], dtype=object) for n in order},
+                             index=pd.RangeIndex(len(cases)))
+        return self.score(frame)
+
     # --- clinical reasoning (popliteal.explain, popliteal.interview; exact) ----------------------
 
     def explain(self, evidence: Evidence | Mapping[str, Any] | None = None, top: int = 3,

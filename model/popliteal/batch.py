@@ -23,35 +23,51 @@ the answers, and so is a column that collides with an output column, or a
 name that appears twice. A cell that is empty or only spaces is unobserved;
 nothing else is (``NA`` is an unknown state, not a missing value).
 
+A CSV row with more or fewer fields than the header keeps its cells in
+their columns (never shifted), is not scored and gets an ``error``. The CSV
+separator is sniffed from the header (``, ; tab |``) unless given, and a
+file whose header names no variable is refused.
+
 Scoring is vectorised: each chunk of rows (``chunk_size``, 50,000 by
-default) becomes one likelihood array per variable column, all ones where a
-cell is empty, and one call of :meth:`popliteal.inference.Engine.marginals`
-answers the whole chunk (one contraction and its backward pass, see
-:mod:`popliteal.contraction`). Chunks are read and written one after the
-other (CSV with pandas, Parquet with pyarrow's ``iter_batches`` and
-``ParquetWriter``), so a file larger than memory works. The ``dask`` engine
-runs the same scoring function over a Dask DataFrame, on whatever scheduler
-is active (a ``distributed`` client, if one was created, else threads).
+default) is reduced to its distinct rows (the same cells in every evidence
+column), which become one likelihood array per variable, all ones where a
+cell is empty; one call of :meth:`popliteal.inference.Engine.marginals`
+answers them all (one contraction and its backward pass, see
+:mod:`popliteal.contraction`), :func:`triage_rows` triages them, and the
+answers are copied back to every row, in order. Impossible rows are those
+with P(evidence) = 0 in that call; their clashing items are named by one
+batched check per chunk (cached per engine). Chunks are read and written one
+after the other (CSV with Python's ``csv`` reader, Parquet with pyarrow's
+``iter_batches`` and ``ParquetWriter``), so a file larger than memory works
+in constant memory. The output goes to a unique temporary file in the
+output's folder, replaced atomically at the end and removed on any error or
+signal. The ``dask`` engine runs the same scoring over a Dask DataFrame (a
+CSV file split between records, a Parquet file by row group), on whatever
+scheduler is active (a ``distributed`` client, if one was created, else
+threads).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import functools
 import io
+import itertools
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from . import structure
 from .evidence import EvidenceError, from_mapping
-from .inference import IMPOSSIBLE, PLAN_MIN_BATCH, Posterior, explain_impossible
+from .inference import IMPOSSIBLE, PLAN_MIN_BATCH, Posterior
 from .reasoning import triage
 
 #: Rows scored per chunk (and per engine call) unless told otherwise.
@@ -61,6 +77,8 @@ OUTPUT_COLUMNS: tuple[str, ...] = (*(f"p_{t}" for t in structure.TARGETS), "tria
 #: Suffixes of the two file formats.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ENGINES = ("pandas", "dask")
+#: CSV separators tried, in order, when none is given.
+SEPARATORS = (",", ";", "\t", "|")
 _AGE = "age"
 _AGE_GROUP = "age_group"
 
@@ -173,18 +191,28 @@ def _column_variable(column: str) -> str:
     return structure.ALIASES[column][0] if column in structure.ALIASES else column
 
 
-def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse one evidence column: each distinct cell once.
+@dataclass
+class _Column:
+    """One evidence column, each distinct cell parsed once.
 
-    Returns the likelihoods ``(n, card)`` (all ones where unobserved or bad),
-    the evidence as the contract writes it (``""`` where unobserved) and the
-    error message of each cell (``None`` where fine).
+    ``codes`` maps each row to a distinct cell (the last one, ``k``, is an
+    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell.
     """
+
+    name: str
+    codes: np.ndarray
+    table: np.ndarray
+    shown: np.ndarray
+    problems: np.ndarray
+
+
+def _parse_column(column: str, values) -> _Column:
+    """Parse one evidence column: each distinct cell once."""
     import pandas as pd
 
     name = _column_variable(column)
     card = len(structure.BY_NAME[name].states)
-    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     k = len(uniques)
     table = np.ones((k + 1, card))
     shown = np.full(k + 1, "", dtype=object)
@@ -200,8 +228,30 @@ def _parse_column(column: str, values) -> tuple[np.ndarray, np.ndarray, np.ndarr
             continue
         table[i] = ev.likelihoods()[name]
         shown[i] = ev.as_dict()[name]
-    idx = np.where(codes < 0, k, codes)
-    return table[idx], shown[idx], problems[idx]
+    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems)
+
+
+def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of cells, and each row's combination.
+
+    Exact (no hash collisions): the per-column codes are combined as mixed-radix
+    integers, re-numbered whenever the next column could overflow 64 bits.
+    """
+    import pandas as pd
+
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        radix = len(col.table)
+        if span * radix >= 2**62:
+            key, uniques = pd.factorize(key)
+            span = max(1, len(uniques))
+        key = key * radix + col.codes
+        span *= radix
+    inverse, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row of each
+    return first, inverse
 
 
 def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
@@ -236,11 +286,190 @@ class _RowEvidence(Mapping):
             raise KeyError(name)
         return value
 
+    def get(self, name: str, default=None):
+        column = self._shown.get(name)
+        value = column[self._i] if column is not None else ""
+        return value if value else default
+
     def __iter__(self):
         return (n for n in structure.NAMES if n in self._shown and self._shown[n][self._i])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+@dataclass(frozen=True)
+class _RankedPosterior(Posterior):
+    """A :class:`Posterior` whose ranking was computed for the whole chunk at once."""
+
+    order: tuple[str, ...] = ()
+
+    @property
+    def ranking(self) -> list[str]:
+        return list(self.order)
+
+
+def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
+    """Triage a chunk of cases: the one place where batch scoring triages.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray
+        ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
+    shown : mapping of str to numpy.ndarray
+        The evidence per variable, as the contract writes it (``""`` where unobserved).
+    policy : popliteal.priors.TriagePolicy
+    digest : str
+
+    Returns
+    -------
+    levels : numpy.ndarray of str, shape (n,)
+    reasons : list of tuple of str
+        Why each level was chosen (as :func:`popliteal.reasoning.triage` says).
+
+    Notes
+    -----
+    Today a loop over :func:`popliteal.reasoning.triage`, one case at a time
+    (batch scoring calls it once per distinct row); a vectorised policy can
+    replace this function without touching the rest of :mod:`popliteal.batch`.
+    """
+    n = len(probs)
+    levels = np.full(n, None, dtype=object)
+    reasons: list[tuple[str, ...]] = [()] * n
+    if n == 0:
+        return levels, reasons
+    # The ranking of each case at once; ties keep structure order, as Posterior.ranking does.
+    ranks = np.argsort(-probs, axis=1, kind="stable")
+    names = np.array(structure.TARGETS, dtype=object)[ranks].tolist()
+    rows = probs.tolist()
+    shown = {k: list(v) for k, v in shown.items()}  # list indexing is faster than numpy's per cell
+    for i in range(n):
+        post = _RankedPosterior(evidence=_RowEvidence(shown, i), probabilities=dict(zip(structure.TARGETS, rows[i])),
+                                digest=digest, order=tuple(names[i]))
+        t = triage(post, policy)
+        levels[i] = t.level
+        reasons[i] = t.reasons
+    return levels, reasons
+
+
+class _Impossible:
+    """Names the items of impossible evidence, like :func:`popliteal.inference.explain_impossible`.
+
+    The same answer (the first single item, else the first pair, in that
+    function's order, that the model holds impossible; else every item), but
+    for many rows at once: only hard items can be impossible (a likelihood in
+    (0, 1) never is), and each single item and pair is checked once per
+    engine, in one batched call for all rows of a chunk.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.zero: dict[tuple, bool] = {}
+
+    def _check(self, combos, names: tuple[str, ...]) -> None:
+        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
+        if not combos:
+            return
+        n = len(combos)
+        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
+        for i, combo in enumerate(combos):
+            for name, state in combo:
+                row = lik[name][i]
+                row[:] = 0.0
+                row[structure.BY_NAME[name].states.index(state)] = 1.0
+        _, p_e = _marginals(self.engine, lik, n)
+        for combo, p in zip(combos, p_e):
+            self.zero[combo] = not p > IMPOSSIBLE
+
+    def explain(self, rows: list[list[tuple[str, str]]], names: tuple[str, ...]) -> list[str]:
+        """For each row's items (``(variable, shown value)``, structure order), the clash in one line.
+
+        ``names`` are the variables the rows may observe: the checks run the
+        plan of that pattern, the one that scored the rows.
+        """
+        plans = []
+        for items in rows:
+            hard = [(k, v) for k, v in items if ":" not in v]
+            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
+        self._check((c for _, combos in plans for c in combos), names)
+        out = []
+        for items, combos in plans:
+            found = next((c for c in combos if self.zero[c]), None)
+            shown = found if found is not None else items
+            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _impossible_for(engine) -> _Impossible:
+    return _Impossible(engine)
+
+
+def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
+    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
+
+    Each distinct row (the same cells in every evidence column) is parsed,
+    scored and triaged once; the answers are then copied to every row like
+    it, in order. ``row_problems`` are errors found before parsing (a ragged
+    CSV row, by position): such a row is not scored.
+    """
+    import pandas as pd
+
+    n = len(frame)
+    columns = [_parse_column(c, frame[c].to_numpy(dtype=object)) for c in lay.evidence]
+    first, inverse = _unique_rows(columns, n)
+    u = len(first)
+    # Per distinct row: evidence, likelihoods and problems.
+    likelihoods: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    problems: list[list[str]] = [[] for _ in range(u)]
+    for col in columns:
+        codes = col.codes[first]
+        lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
+        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
+            problems[i].append(bad[i])
+        if col.name in shown:  # age and age_group both given: they must agree
+            other = shown[col.name]
+            given_by = [c for c in lay.evidence if _column_variable(c) == col.name]
+            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)):
+                given = " and ".join(f"{c}={frame[c].iloc[first[i]]}" for c in given_by)
+                problems[i].append(f"{col.name}: given twice with different values ({given})")
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
+        else:
+            likelihoods[col.name] = lik
+            shown[col.name] = sh
+    bad = np.array([bool(p) for p in problems], dtype=bool)
+    good = np.flatnonzero(~bad)
+    observed = lay.observed
+    marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
+    probs_good = np.column_stack([
+        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS]) \
+        if len(good) else np.empty((0, len(structure.TARGETS)))
+    impossible = ~(p_e > IMPOSSIBLE)
+    if impossible.any():
+        rows = good[impossible]
+        items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
+                 for i in rows]
+        for i, text in zip(rows, _impossible_for(model.engine).explain(items, observed)):
+            problems[i].append(f"the model holds this evidence impossible: {text}")
+    possible = good[~impossible]
+    probs = np.full((u, len(structure.TARGETS)), np.nan)
+    probs[possible] = probs_good[~impossible]
+    levels = np.full(u, None, dtype=object)
+    levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
+                                      model.priors.triage, model.digest)
+    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
+    probs, levels, errors = probs[inverse], levels[inverse], errors[inverse]
+    if row_problems:
+        at = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
+        probs[at] = np.nan
+        levels[at] = None
+        errors[at] = list(row_problems.values())
+    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
+    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
+    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
+    return added
 
 
 @dataclass
@@ -272,60 +501,20 @@ def parse_frame(frame, lay: Layout | None = None) -> Parsed:
     shown: dict[str, np.ndarray] = {}
     problems: list[list[str]] = [[] for _ in range(n)]
     for column in lay.evidence:
-        lik, sh, bad = _parse_column(column, frame[column].to_numpy(dtype=object))
+        col = _parse_column(column, frame[column].to_numpy(dtype=object))
+        lik, sh, bad = col.table[col.codes], col.shown[col.codes], col.problems[col.codes]
         for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
             problems[i].append(bad[i])
-        name = _column_variable(column)
-        if name in shown:  # age and age_group (or an alias and its variable) both given: they must agree
-            other = shown[name]
-            clash = np.flatnonzero((other != "") & (sh != "") & (other != sh))
-            columns = [c for c in lay.evidence if _column_variable(c) == name]
-            for i in clash:
-                given = " and ".join(f"{c}={frame[c].iloc[i]}" for c in columns)
-                problems[i].append(f"{name}: given twice with different values ({given})")
-            likelihoods[name] = np.where((other != "")[:, None], likelihoods[name], lik)
-            shown[name] = np.where(other != "", other, sh)
+        if col.name in shown:  # age and age_group both given: the first given wins here
+            other = shown[col.name]
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
         else:
-            likelihoods[name] = lik
-            shown[name] = sh
+            likelihoods[col.name], shown[col.name] = lik, sh
     bad_rows = np.array([bool(p) for p in problems], dtype=bool)
-    for lik in likelihoods.values():  # bad rows are scored as if empty, then blanked
+    for lik in likelihoods.values():  # bad rows are scored as if empty
         lik[bad_rows] = 1.0
     return Parsed(likelihoods, shown, problems)
-
-
-def _added_columns(model, frame, lay: Layout):
-    """The columns that scoring adds to ``frame`` (same index), as a pandas frame."""
-    import pandas as pd
-
-    n = len(frame)
-    parsed = parse_frame(frame, lay)
-    likelihoods, shown, problems = parsed.likelihoods, parsed.shown, parsed.problems
-    bad_rows = np.array([bool(p) for p in problems], dtype=bool)
-    observed = lay.observed
-    marg, p_e = _marginals(model.engine, {k: likelihoods[k] for k in observed}, n)
-    impossible = ~bad_rows & ~(p_e > IMPOSSIBLE)
-    for i in np.flatnonzero(impossible):
-        pairs = [(c, frame[c].iloc[i]) for c in lay.evidence if not _is_empty(frame[c].iloc[i])]
-        problems[i].append("the model holds this evidence impossible: "
-                           f"{explain_impossible(model.engine, from_mapping(pairs))}")
-    bad_rows |= impossible
-    probs = np.column_stack([
-        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS])
-    probs[bad_rows] = np.nan
-    levels = np.full(n, None, dtype=object)
-    policy = model.priors.triage
-    digest = model.digest
-    rows = probs.tolist()
-    for i in np.flatnonzero(~bad_rows):
-        post = Posterior(evidence=_RowEvidence(shown, i), probabilities=dict(zip(structure.TARGETS, rows[i])),
-                         digest=digest)
-        levels[i] = triage(post, policy).level
-    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
-    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
-    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
-    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
-    return added
 
 
 def score_frame(model, frame):
@@ -341,7 +530,12 @@ def score_frame(model, frame):
     import pandas as pd
 
     lay = layout(frame.columns, "frame")
-    return pd.concat([frame, _added_columns(model, frame, lay)], axis=1)
+    plain = frame.reset_index(drop=True)  # any index, even with repeated labels, is kept as it was
+    added = pd.concat([_added_columns(model, plain.iloc[i:i + DEFAULT_CHUNK_SIZE], lay)  # bounded memory
+                       for i in range(0, max(len(plain), 1), DEFAULT_CHUNK_SIZE)])
+    out = pd.concat([plain, added], axis=1)
+    out.index = frame.index
+    return out
 
 
 def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3, soft: float = 0.0,
@@ -380,7 +574,7 @@ def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3
     return pd.DataFrame(frame)
 
 
-# --- reading and writing ----------------------------------------------------------------------
+# --- reading ----------------------------------------------------------------------------------
 
 
 def file_format(path: str, role: str) -> str:
@@ -402,101 +596,321 @@ def _need_pyarrow(path: str):
                          "(pip install 'popliteal[parquet]')") from None
 
 
-def _csv_header(stream, name: str) -> list[str]:
-    try:
-        header = next(csv.reader(stream))
-    except StopIteration:
-        raise BatchError(f"{name}: the file is empty (no header row)") from None
-    except UnicodeDecodeError as exc:
-        raise BatchError(f"{name}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except csv.Error as exc:
-        raise BatchError(f"{name}: cannot read the header row: {exc}") from None
-    return header
+def _cut(text: str, limit: int = 80) -> str:
+    """``text`` shortened to about ``limit`` characters for a message."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _read_csv(source: str, chunk_size: int) -> tuple[list[str], Iterator, int | None]:
-    import pandas as pd
+def _sniff(sample: str, name: str, sep: str | None) -> tuple[str, list[str]]:
+    """The separator and the header row of a CSV file, from the start of its text.
 
-    if source == "-":
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-        name = "standard input"
-    else:
-        stream = open(source, encoding="utf-8-sig", newline="")
-        name = source
-    header = _csv_header(stream, name)
-
-    def chunks():
+    With ``sep`` given, that one; else the one of :data:`SEPARATORS` whose
+    header names the most variables. A header that names no variable with any
+    of them is refused: every row would be scored as the prior.
+    """
+    if not sample.strip():
+        raise BatchError(f"{name}: the file is empty (no header row)")
+    valid = {*structure.NAMES, _AGE, *structure.ALIASES}
+    best = None
+    for candidate in ((sep,) if sep else SEPARATORS):
         try:
-            reader = pd.read_csv(stream, header=None, names=header, dtype=str, keep_default_na=False,
-                                 na_filter=False, chunksize=chunk_size, skip_blank_lines=True)
-            yielded = False
-            for chunk in reader:
-                yielded = True
-                yield chunk
-            if not yielded:
-                yield pd.DataFrame({c: pd.Series([], dtype=str) for c in header})
-        except pd.errors.EmptyDataError:
-            yield pd.DataFrame({c: pd.Series([], dtype=str) for c in header})
-        except pd.errors.ParserError as exc:
-            raise BatchError(f"{name}: cannot read: {' '.join(str(exc).split())}") from None
-        except UnicodeDecodeError as exc:
-            raise BatchError(f"{name}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-        finally:
-            if source != "-":
-                stream.close()
-
-    return header, chunks(), None, None
+            header = next((row for row in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate) if row),
+                          [])
+        except csv.Error as exc:
+            raise BatchError(f"{name}: cannot read the header row: {exc}") from None
+        hits = sum(c in valid for c in header)
+        if best is None or hits > best[0]:
+            best = (hits, candidate, header)
+    hits, chosen, header = best
+    if not header:
+        raise BatchError(f"{name}: the file is empty (no header row)")
+    return chosen, header
 
 
-def _read_parquet(source: str, chunk_size: int) -> tuple[list[str], Iterator, int | None]:
-    _need_pyarrow(source)
+def _layout_of(reader) -> Layout:
+    """The layout of an input's header; refused when no column is named after a variable.
+
+    Such a file would score every row as the prior: most often a CSV file
+    separated by another character than the one read.
+    """
+    valid = {*structure.NAMES, _AGE, *structure.ALIASES}
+    if any(str(c) in valid for c in reader.header):
+        return layout(reader.header, reader.name)
+    header = reader.header
+    shown = _cut(repr(header[0]) if len(header) == 1 else ", ".join(header))
+    sep = getattr(reader, "sep", None)
+    if sep is None:
+        hint = ""
+    elif reader.sep_given:
+        hint = f" (read as separated by {sep!r}; is that the separator?)"
+    else:
+        hint = " (tried the separators , ; tab |; name another with --sep)"
+    raise BatchError(f"{reader.name}: no column is named after a variable of the model, so every row would "
+                     f"score as the prior; header: {shown}{hint}")
+
+
+def _frames_from_rows(reader, header: list[str], chunk_size: int, line0: int = 0):
+    """Chunks of rows as text frames, with the ragged rows of each (``{position: error}``).
+
+    A row with more or fewer fields than the header keeps its cells in their
+    columns (missing ones empty), is not scored, and its error says so.
+    """
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        pf = pq.ParquetFile(source)
-    except (pa.ArrowException, OSError) as exc:
-        raise BatchError(f"{source}: cannot read as Parquet: {' '.join(str(exc).split())}") from None
-    header = list(pf.schema_arrow.names)
+    width = len(header)
+    rows: list[list[str]] = []
+    ragged: dict[int, str] = {}
+    for fields in reader:
+        if not fields:  # a blank line
+            continue
+        if len(fields) != width:
+            extra = f"; extra: {_cut(', '.join(map(repr, fields[width:])), 60)}" if len(fields) > width else ""
+            ragged[len(rows)] = (f"line {line0 + reader.line_num}: {len(fields)} fields but the header has {width} "
+                                 f"(a missing or extra separator); the row is not scored{extra}")
+            fields = (fields + [""] * width)[:width]
+        rows.append(fields)
+        if len(rows) == chunk_size:
+            yield pd.DataFrame(rows, columns=header, dtype=object), ragged
+            rows, ragged = [], {}
+    if rows:
+        yield pd.DataFrame(rows, columns=header, dtype=object), ragged
 
-    def chunks():
+
+class _CsvInput:
+    """A CSV file (or standard input) read in chunks of rows with Python's C ``csv`` reader."""
+
+    SAMPLE = 1 << 16
+
+    def __init__(self, source: str, sep: str | None, chunk_size: int):
+        self.source = source
+        self.name = "standard input" if source == "-" else source
+        self.chunk_size = chunk_size
+        self.raw = sys.stdin.buffer if source == "-" else open(source, "rb")
+        self.text = io.TextIOWrapper(self.raw, encoding="utf-8-sig", newline="")
+        try:
+            self.total = os.fstat(self.raw.fileno()).st_size if source != "-" else None
+        except (OSError, ValueError):
+            self.total = None
+        try:
+            sample = self.text.read(self.SAMPLE)
+            sample += self.text.readline()
+        except UnicodeDecodeError as exc:
+            self.close()
+            raise BatchError(f"{self.name}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+        except BaseException:
+            self.close()
+            raise
+        try:
+            self.sep, self.header = _sniff(sample, self.name, sep)
+            self.sep_given = sep is not None
+        except BaseException:
+            self.close()
+            raise
+        self.reader = csv.reader(itertools.chain(io.StringIO(sample, newline=""), self.text), delimiter=self.sep)
+        next(row for row in self.reader if row)  # the header row
+
+    def position(self) -> int | None:
+        """Bytes read so far (for the progress bar), if the input is a file."""
+        try:
+            return self.raw.tell() if self.total is not None else None
+        except OSError:
+            return None
+
+    def chunks(self):
+        """Yield ``(frame, ragged)`` per chunk; at least one (maybe empty) frame."""
+        import pandas as pd
+
         yielded = False
         try:
-            for rb in pf.iter_batches(batch_size=chunk_size):
+            for item in _frames_from_rows(self.reader, self.header, self.chunk_size):
                 yielded = True
-                yield rb.to_pandas(types_mapper=pd.ArrowDtype)
-            if not yielded:
-                yield pf.schema_arrow.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
-        except pa.ArrowException as exc:
-            raise BatchError(f"{source}: cannot read as Parquet: {' '.join(str(exc).split())}") from None
-        finally:
-            pf.close()
+                yield item
+        except UnicodeDecodeError as exc:
+            raise BatchError(f"{self.name}: not a UTF-8 text file ({exc.reason})") from None
+        except csv.Error as exc:
+            raise BatchError(f"{self.name}: cannot read line {self.reader.line_num}: {exc}") from None
+        if not yielded:
+            yield pd.DataFrame({c: pd.Series([], dtype=object) for c in self.header}), {}
 
-    return header, chunks(), pf.metadata.num_rows, pf.schema_arrow
+    def close(self) -> None:
+        if self.source == "-":
+            self.text.detach()  # leave standard input open
+        else:
+            self.text.close()
+
+
+class _ParquetInput:
+    """A Parquet file read in batches of rows with pyarrow."""
+
+    def __init__(self, source: str, chunk_size: int):
+        _need_pyarrow(source)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.name = source
+        self.chunk_size = chunk_size
+        try:
+            self.file = pq.ParquetFile(source)
+        except (pa.ArrowException, OSError) as exc:
+            raise BatchError(f"{source}: cannot read as Parquet: {' '.join(str(exc).split())}") from None
+        self.schema = self.file.schema_arrow
+        self.header = list(self.schema.names)
+        self.total = self.file.metadata.num_rows
+        _check_parquet_schema(self.schema, source)
+
+    def position(self) -> None:
+        return None
+
+    def chunks(self):
+        import pandas as pd
+        import pyarrow as pa
+
+        yielded = False
+        try:
+            for rb in self.file.iter_batches(batch_size=self.chunk_size):
+                yielded = True
+                yield rb.to_pandas(types_mapper=pd.ArrowDtype), {}
+            if not yielded:
+                yield self.schema.empty_table().to_pandas(types_mapper=pd.ArrowDtype), {}
+        except pa.ArrowException as exc:
+            raise BatchError(f"{self.name}: cannot read as Parquet: {' '.join(str(exc).split())}") from None
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _check_parquet_schema(schema, source: str) -> None:
+    """Refuse nested columns (list, struct, map): a cell must be one value."""
+    import pyarrow as pa
+
+    for f in schema:
+        if pa.types.is_nested(f.type):
+            raise BatchError(f"{source}: column {f.name!r} holds {_cut(str(f.type), 60)} values; "
+                             "popliteal score reads plain columns only (text, numbers, booleans)")
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(frame, columns=None):
+    """Prefix text cells that a spreadsheet would run as a formula with ``'`` (``--safe-csv``).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return becomes ``'=...``; other cells and non-text columns are unchanged.
+    """
+    frame = frame.copy()
+    for c in (columns if columns is not None else frame.columns):
+        values = frame[c]
+        if values.dtype != object and str(values.dtype) not in ("str", "string"):
+            continue
+        text = values.astype(object)
+        mask = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).to_numpy(dtype=bool)
+        if mask.any():
+            text = text.copy()
+            text[mask] = "'" + text[mask]
+            frame[c] = text
+    return frame
+
+
+class _Target:
+    """The output file, written to a unique temporary file in its folder and replaced atomically.
+
+    Two runs to one output each write their own temporary file; the last to
+    finish replaces the output whole. Errors name the output, not the
+    temporary file; :meth:`discard` removes the temporary file.
+    """
+
+    def __init__(self, target: str):
+        self.target = target
+        self.where = "standard output" if target == "-" else target
+        self.temp = None
+        if target != "-":
+            folder = os.path.dirname(os.path.abspath(target))
+            try:
+                fd, self.temp = tempfile.mkstemp(prefix=f".{Path(target).name}.", suffix=".partial", dir=folder)
+            except OSError as exc:
+                raise BatchError(f"output {target}: cannot write in {folder}: {exc.strerror or exc}") from None
+            os.close(fd)
+
+    @property
+    def path(self) -> str:
+        return self.temp if self.temp is not None else "-"
+
+    def fail(self, exc: OSError) -> BatchError:
+        return BatchError(f"output {self.where}: {exc.strerror or exc}")
+
+    def commit(self) -> None:
+        if self.temp is None:
+            return
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            os.chmod(self.temp, 0o666 & ~umask)  # as a file the user creates, not mkstemp's 0600
+            os.replace(self.temp, self.target)
+        except OSError as exc:
+            raise self.fail(exc) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self.temp is not None:
+            try:
+                os.remove(self.temp)
+            except FileNotFoundError:
+                pass
+            self.temp = None
 
 
 class _CsvWriter:
-    def __init__(self, target):
+    def __init__(self, target: _Target, safe: bool = False):
         self.target = target
-        self.stream = sys.stdout if target == "-" else open(target, "w", encoding="utf-8", newline="")
+        self.safe = safe
         self.first = True
+        try:
+            self.stream = sys.stdout if target.path == "-" else open(target.path, "w", encoding="utf-8",
+                                                                      newline="")
+        except OSError as exc:
+            raise target.fail(exc) from None
 
     def write(self, frame) -> None:
-        frame.to_csv(self.stream, index=False, header=self.first, lineterminator="\n")
+        if self.safe:
+            frame = escape_formulas(frame)
+        # The posteriors as text by Python's float repr (shortest round trip, the same digits pandas
+        # writes, ~3 times faster); NaN as an empty cell.
+        scores = {c: [repr(v) if v == v else "" for v in frame[c].tolist()] for c in OUTPUT_COLUMNS
+                  if c.startswith("p_")}
+        text = all(frame[c].dtype == object for c in frame.columns if c not in scores)
+        try:
+            if text:  # cells read from a CSV file: the csv module writes what pandas would, faster
+                out = csv.writer(self.stream, lineterminator="\n")
+                if self.first:
+                    out.writerow(frame.columns)
+                out.writerows(zip(*(scores[c] if c in scores else frame[c].tolist() for c in frame.columns)))
+            else:
+                frame.assign(**scores).to_csv(self.stream, index=False, header=self.first, lineterminator="\n")
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self.target.fail(exc) from None
         self.first = False
 
     def close(self) -> None:
-        if self.stream is sys.stdout:
-            self.stream.flush()
-        else:
-            self.stream.close()
+        try:
+            if self.stream is sys.stdout:
+                self.stream.flush()
+            else:
+                self.stream.close()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self.target.fail(exc) from None
 
 
 class _ParquetWriter:
     """Writes the input columns with the input's Arrow types (text for a CSV input), then the scores."""
 
-    def __init__(self, target):
+    def __init__(self, target: _Target, safe: bool = False):
         self.target = target
         self.writer = None
         self.schema = None
@@ -507,56 +921,147 @@ class _ParquetWriter:
         import pyarrow.parquet as pq
 
         original = frame.drop(columns=list(OUTPUT_COLUMNS))
-        if self.schema is None:
-            source = self.source_schema or pa.schema([(c, pa.string()) for c in original.columns])
-            added = [pa.field(c, pa.float64() if c.startswith("p_") else pa.string()) for c in OUTPUT_COLUMNS]
-            self.schema = pa.schema([*source.remove_metadata(), *added])
-            self.writer = pq.ParquetWriter(self.target, self.schema)
-        table = pa.Table.from_pandas(original, preserve_index=False)
-        arrays = [table.column(f.name).cast(f.type) for f in self.schema if f.name in table.column_names]
-        arrays += [pa.array(frame[c].to_numpy(), type=self.schema.field(c).type, from_pandas=True)
-                   for c in OUTPUT_COLUMNS]
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        try:
+            if self.schema is None:
+                source = self.source_schema or pa.schema([(c, pa.string()) for c in original.columns])
+                added = [pa.field(c, pa.float64() if c.startswith("p_") else pa.string()) for c in OUTPUT_COLUMNS]
+                self.schema = pa.schema([*source.remove_metadata(), *added])
+                self.writer = pq.ParquetWriter(self.target.path, self.schema)
+            table = pa.Table.from_pandas(original, preserve_index=False)
+            arrays = [table.column(f.name).cast(f.type) for f in self.schema if f.name in table.column_names]
+            arrays += [pa.array(frame[c].to_numpy(), type=self.schema.field(c).type, from_pandas=True)
+                       for c in OUTPUT_COLUMNS]
+            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        except OSError as exc:
+            raise self.target.fail(exc) from None
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            try:
+                self.writer.close()
+            except OSError as exc:
+                raise self.target.fail(exc) from None
+            self.writer = None
 
 
 class _Progress:
-    """Rows scored so far on standard error, only when it is a terminal."""
+    """A ``tqdm`` bar on standard error (only on a terminal): percent done and time left.
 
-    def __init__(self, total: int | None, enabled: bool | None = None):
-        self.total = total
+    For a CSV file the bar counts the bytes read (so a percentage and a time
+    left are known before the rows are); for Parquet the rows; for standard
+    input only the rows and the rate.
+    """
+
+    def __init__(self, total: int | None, unit: str, enabled: bool | None = None):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.start = time.perf_counter()
         self.rows = 0
-
-    def update(self, rows: int) -> None:
-        self.rows += rows
-        if not self.enabled:
-            return
-        rate = self.rows / max(time.perf_counter() - self.start, 1e-9)
-        if self.total:
-            done = min(1.0, self.rows / self.total)
-            bar = "#" * int(done * 30)
-            text = f"scoring [{bar:<30}] {self.rows:,}/{self.total:,} rows, {rate:,.0f} rows/s"
-        else:
-            text = f"scoring: {self.rows:,} rows, {rate:,.0f} rows/s"
-        sys.stderr.write("\r" + text)
-        sys.stderr.flush()
-
-    def close(self) -> None:
+        self.bytes = unit == "B" and total is not None
+        self.bar = None
         if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+            from tqdm import tqdm
+
+            try:  # a terminal of unknown size (0 x 0, as some ptys report) would hide the bar
+                size = os.get_terminal_size(sys.stderr.fileno())
+                known = size.columns > 0 and size.lines > 0
+            except (OSError, ValueError, AttributeError):
+                known = False
+            sizes = {"dynamic_ncols": True} if known else {"ncols": 100, "nrows": 24}
+            self.bar = tqdm(total=total, unit=unit if self.bytes else "rows", unit_scale=True, desc="scoring",
+                            file=sys.stderr, mininterval=0.5, **sizes)
+
+    def update(self, rows: int, position: int | None = None) -> None:
+        self.rows += rows
+        if self.bar is None:
+            return
+        if self.bytes and position is not None:
+            self.bar.update(max(0, position - self.bar.n))
+            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)
+        else:
+            self.bar.update(rows)
+
+    def close(self, done: bool = False) -> None:
+        if self.bar is not None:
+            if done and self.bytes and self.bar.total:
+                self.bar.update(self.bar.total - self.bar.n)
+            self.bar.close()
+            self.bar = None
+
+
+# --- interruptions ----------------------------------------------------------------------------
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (SIGTERM, SIGHUP); the output was not written."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_clean_up():
+    """While scoring: SIGTERM and SIGHUP raise :class:`Interrupted` (so the temporary file is
+    removed), and SIGXFSZ (``ulimit -f``) is ignored so that the write fails with an error."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Interrupted(signum)
+
+    wanted = {getattr(signal, s): stop for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s)}
+    if hasattr(signal, "SIGXFSZ"):
+        wanted[signal.SIGXFSZ] = signal.SIG_IGN
+    previous = {}
+    try:
+        for signum, handler in wanted.items():
+            previous[signum] = signal.signal(signum, handler)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _same_file(a: os.stat_result, path: str) -> bool:
+    try:
+        b = os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _check_not_input(source: str, target: str) -> None:
+    """Refuse an output that is the input (by name, link or standard input's file)."""
+    if target == "-":
+        return
+    if source == "-":
+        try:
+            stdin = os.fstat(sys.stdin.fileno())
+        except (OSError, ValueError, AttributeError):
+            return
+        import stat
+
+        if stat.S_ISREG(stdin.st_mode) and _same_file(stdin, target):
+            raise BatchError(f"output {target}: is the file read on standard input; "
+                             "writing it would replace the input (choose another output)")
+        return
+    try:
+        same = os.path.samefile(source, target)
+    except OSError:
+        same = Path(source).resolve() == Path(target).resolve()
+    if same:
+        raise BatchError(f"output {target}: must not be the input file (writing it would replace the input)")
 
 
 # --- the two engines --------------------------------------------------------------------------
 
 
 def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_SIZE, engine: str = "pandas",
-          progress: bool | None = None, priors_dir: str | None = None) -> Summary:
+          progress: bool | None = None, priors_dir: str | None = None, sep: str | None = None,
+          safe_csv: bool = False) -> Summary:
     """Score every row of ``source`` into ``target`` (see the module's docstring).
 
     Parameters
@@ -569,20 +1074,28 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
         Rows per chunk (the pandas engine) or, roughly, per partition (dask).
     engine : {"pandas", "dask"}
     progress : bool, optional
-        Show progress on standard error; by default only when it is a terminal.
+        Show a progress bar on standard error; by default only when it is a terminal.
     priors_dir : str, optional
         The priors folder (also what dask workers load).
+    sep : str, optional
+        The CSV separator; by default the one of ``, ; tab |`` whose header names the most variables.
+    safe_csv : bool
+        Escape text cells that a spreadsheet would run as formulas (see :func:`escape_formulas`).
 
     Raises
     ------
     BatchError
         For an unreadable, malformed or colliding input, or an unwritable output.
+    Interrupted
+        On SIGTERM or SIGHUP (the output is then not written).
     """
     started = time.perf_counter()
     if engine not in ENGINES:
         raise BatchError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise BatchError(f"the chunk size must be a whole number >= 1, got {chunk_size!r}")
+    if sep is not None and len(sep) != 1:
+        raise BatchError(f"the separator must be one character, got {sep!r}")
     in_fmt = file_format(source, "input")
     out_fmt = file_format(target, "output")
     if source != "-" and not Path(source).is_file():
@@ -591,8 +1104,9 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
         parent = Path(target).resolve().parent
         if not parent.is_dir():
             raise BatchError(f"output {target}: folder {parent} does not exist")
-        if source != "-" and Path(source).resolve() == Path(target).resolve():
-            raise BatchError(f"output {target}: must not be the input file")
+        if Path(target).is_dir():
+            raise BatchError(f"output {target}: is a folder, not a file")
+    _check_not_input(source, target)
     if "parquet" in (in_fmt, out_fmt):
         _need_pyarrow(source if in_fmt == "parquet" else target)
     if model is None:
@@ -601,22 +1115,27 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
         model = load(priors_dir)
     if priors_dir is None:  # what dask workers load
         priors_dir = str(model.priors.directory)
-    partial = target if target == "-" else str(Path(target).with_name(f".{Path(target).name}.partial"))
-    writer = _CsvWriter(partial) if out_fmt == "csv" else _ParquetWriter(partial)
     summary = Summary()
-    try:
-        if engine == "pandas":
-            _score_pandas(model, source, in_fmt, chunk_size, writer, summary, progress)
-        else:
-            _score_dask(model, source, in_fmt, chunk_size, writer, summary, progress, priors_dir)
-        writer.close()
-        if partial != target:
-            os.replace(partial, target)
-    except BaseException:
-        writer.close()
-        if partial != target and os.path.exists(partial):
-            os.remove(partial)
-        raise
+    with _signals_clean_up():
+        out = writer = None
+        try:
+            out = _Target(target)
+            writer = _CsvWriter(out, safe_csv) if out_fmt == "csv" else _ParquetWriter(out)
+            if engine == "pandas":
+                _score_pandas(model, source, in_fmt, chunk_size, writer, summary, progress, sep)
+            else:
+                _score_dask(model, source, in_fmt, chunk_size, writer, summary, progress, priors_dir, sep)
+            writer.close()
+            out.commit()
+        except BaseException:
+            try:
+                if writer is not None:
+                    writer.close()
+            except (OSError, BatchError):
+                pass
+            if out is not None:
+                out.discard()
+            raise
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -628,24 +1147,32 @@ def _tally(summary: Summary, frame) -> None:
         summary.levels[level] = summary.levels.get(level, 0) + int(count)
 
 
-def _score_pandas(model, source, fmt, chunk_size, writer, summary, progress) -> None:
+def _open(source: str, fmt: str, chunk_size: int, sep: str | None):
+    return _CsvInput(source, sep, chunk_size) if fmt == "csv" else _ParquetInput(source, chunk_size)
+
+
+def _score_pandas(model, source, fmt, chunk_size, writer, summary, progress, sep) -> None:
     import pandas as pd
 
-    reader = _read_csv if fmt == "csv" else _read_parquet
-    header, chunks, total, schema = reader(source, chunk_size)
-    if isinstance(writer, _ParquetWriter):
-        writer.source_schema = schema
-    lay = layout(header, source if source != "-" else "standard input")
-    summary.ignored = lay.ignored
-    bar = _Progress(total, progress)
+    reader = _open(source, fmt, chunk_size, sep)
     try:
-        for chunk in chunks:
-            out = pd.concat([chunk, _added_columns(model, chunk, lay)], axis=1)
-            writer.write(out)
-            _tally(summary, out)
-            bar.update(len(chunk))
+        if isinstance(writer, _ParquetWriter) and fmt == "parquet":
+            writer.source_schema = reader.schema
+        lay = _layout_of(reader)
+        summary.ignored = lay.ignored
+        bar = _Progress(reader.total, "B" if fmt == "csv" else "rows", progress)
+        done = False
+        try:
+            for chunk, ragged in reader.chunks():
+                out = pd.concat([chunk, _added_columns(model, chunk, lay, ragged)], axis=1)
+                writer.write(out)
+                _tally(summary, out)
+                bar.update(len(chunk), reader.position())
+            done = True
+        finally:
+            bar.close(done)
     finally:
-        bar.close()
+        reader.close()
 
 
 @functools.lru_cache(maxsize=4)
@@ -655,26 +1182,92 @@ def _worker_model(priors_dir: str | None):
     return load(priors_dir)
 
 
-def _score_partition(frame, lay: Layout, priors_dir: str | None, model=None):
-    """Score one Dask partition (a pandas frame); workers load the model once."""
-    import pandas as pd
-
-    model = model if model is not None else _worker_model(priors_dir)
-    return pd.concat([frame, _added_columns(model, frame, lay)], axis=1)
-
-
 class _ParquetPart:
-    """Read one row group of a Parquet file as a pandas frame with Arrow types (a Dask partition)."""
+    """Score one row group of a Parquet file (a Dask partition); workers load the model once."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, lay: Layout, priors_dir: str | None):
+        self.path, self.lay, self.priors_dir = path, lay, priors_dir
 
     def __call__(self, row_group: int):
         import pandas as pd
         import pyarrow.parquet as pq
 
         with pq.ParquetFile(self.path) as pf:
-            return pf.read_row_group(row_group).to_pandas(types_mapper=pd.ArrowDtype)
+            frame = pf.read_row_group(row_group).to_pandas(types_mapper=pd.ArrowDtype)
+        return pd.concat([frame, _added_columns(_worker_model(self.priors_dir), frame, self.lay)], axis=1)
+
+
+class _CsvPart:
+    """Score one byte range of a CSV file that starts and ends between records (a Dask partition)."""
+
+    def __init__(self, path: str, sep: str, header: list[str], lay: Layout, priors_dir: str | None):
+        self.path, self.sep, self.header, self.lay, self.priors_dir = path, sep, header, lay, priors_dir
+
+    def __call__(self, part: tuple[int, int, int]):
+        import pandas as pd
+
+        start, stop, line0 = part
+        with open(self.path, "rb") as stream:
+            stream.seek(start)
+            data = stream.read(stop - start)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BatchError(f"{self.path}: not a UTF-8 text file ({exc.reason} at byte {start + exc.start})") \
+                from None
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.sep)
+        model = _worker_model(self.priors_dir)
+        frames = [pd.concat([f, _added_columns(model, f, self.lay, ragged)], axis=1)
+                  for f, ragged in _frames_from_rows(reader, self.header, max(1, len(text)), line0)]
+        if not frames:
+            empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in self.header})
+            frames = [pd.concat([empty, _added_columns(model, empty, self.lay)], axis=1)]
+        return frames[0]
+
+
+def csv_ranges(path: str, blocksize: int, block: int = 1 << 24) -> list[tuple[int, int, int]]:
+    """Split a CSV file after its header into byte ranges of about ``blocksize`` that end between records.
+
+    A newline ends a record only outside quotes: where the count of ``"``
+    before it is even (a quote inside a quoted field is doubled). Returns
+    ``(start, stop, lines before start)`` per range.
+    """
+    cuts: list[tuple[int, int]] = []  # (byte after a record's newline, newlines up to it)
+    header_end = None
+    carry = 0
+    lines = 0
+    offset = 0
+    next_cut = 0
+    with open(path, "rb") as stream:
+        while True:
+            data = stream.read(block)
+            if not data:
+                break
+            b = np.frombuffer(data, dtype=np.uint8)
+            parity = (np.cumsum(b == 34) + carry) & 1
+            newline = b == 10
+            ends = np.flatnonzero(newline & (parity == 0))
+            counts = np.cumsum(newline)
+            if header_end is None and len(ends):
+                header_end = (offset + int(ends[0]) + 1, lines + int(counts[ends[0]]))
+                next_cut = header_end[0] + blocksize
+                ends = ends[1:]
+            if header_end is not None and len(ends):
+                absolute = offset + ends + 1
+                while True:
+                    k = int(np.searchsorted(absolute, next_cut))
+                    if k >= len(absolute):
+                        break
+                    cuts.append((int(absolute[k]), lines + int(counts[ends[k]])))
+                    next_cut = int(absolute[k]) + blocksize
+            carry = int(parity[-1])
+            lines += int(counts[-1])
+            offset += len(data)
+    if header_end is None:
+        return []
+    starts = [header_end, *cuts]
+    stops = [c[0] for c in cuts] + [offset]
+    return [(s, e, n) for (s, n), e in zip(starts, stops) if e > s]
 
 
 def _import_dask():
@@ -686,58 +1279,45 @@ def _import_dask():
     return dask, dd
 
 
-def _score_dask(model, source, fmt, chunk_size, writer, summary, progress, priors_dir) -> None:
+def _score_dask(model, source, fmt, chunk_size, writer, summary, progress, priors_dir, sep) -> None:
     import pandas as pd
 
     if source == "-":
         raise BatchError("--engine dask reads files, not standard input; use --engine pandas")
     dask, dd = _import_dask()
+    reader = _open(source, fmt, chunk_size, sep)  # checks the header (and Parquet schema) as the pandas engine does
+    reader.close()
+    lay = _layout_of(reader)
+    summary.ignored = lay.ignored
     if fmt == "csv":
-        with open(source, encoding="utf-8-sig", newline="") as stream:
-            header = _csv_header(stream, source)
+        with open(source, "rb") as stream:
             sample = stream.read(1 << 20)
-        lay = layout(header, source)
-        rows_in_sample = max(1, sample.count("\n"))
-        bytes_per_row = max(1, len(sample.encode()) // rows_in_sample)
-        blocksize = max(1 << 16, chunk_size * bytes_per_row)
-        try:
-            ddf = dd.read_csv(source, header=0, names=header, dtype=str, keep_default_na=False, na_filter=False,
-                              blocksize=blocksize, encoding="utf-8-sig", skip_blank_lines=True)
-        except (ValueError, OSError) as exc:
-            raise BatchError(f"{source}: cannot read: {' '.join(str(exc).split())}") from None
-        total = None
+        bytes_per_row = max(1, len(sample) // max(1, sample.count(b"\n")))
+        ranges = csv_ranges(source, max(1 << 16, chunk_size * bytes_per_row))
+        part, items, total = _CsvPart(source, reader.sep, reader.header, lay, priors_dir), ranges, None
+        dtypes = {c: object for c in reader.header}
     else:
         import pyarrow.parquet as pq
 
-        try:
-            pf = pq.ParquetFile(source)
-            header, total, groups = list(pf.schema_arrow.names), pf.metadata.num_rows, pf.num_row_groups
-            if isinstance(writer, _ParquetWriter):
-                writer.source_schema = pf.schema_arrow
-            pf.close()
-        except Exception as exc:  # pyarrow raises several kinds for a broken file
-            raise BatchError(f"{source}: cannot read as Parquet: {' '.join(str(exc).split())}") from None
-        lay = layout(header, source)
-        # One partition per row group, read as the pandas engine reads its chunks (dask's own
-        # read_parquet converts types differently and warns under pandas 3.1).
-        ddf = dd.from_map(_ParquetPart(source), range(groups))
-    summary.ignored = lay.ignored
-    meta = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in ddf.dtypes.items()})
+        with pq.ParquetFile(source) as pf:
+            groups = pf.num_row_groups
+        if isinstance(writer, _ParquetWriter):
+            writer.source_schema = reader.schema
+        part, items, total = _ParquetPart(source, lay, priors_dir), list(range(groups)), reader.total
+        empty = reader.schema.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+        dtypes = dict(empty.dtypes.items())
+    meta = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
     for c in OUTPUT_COLUMNS:
         meta[c] = pd.Series([], dtype=float if c.startswith("p_") else object)
-    scored = ddf.map_partitions(_score_partition, lay, priors_dir, meta=meta)
-    parts = scored.to_delayed()
-    bar = _Progress(total, progress)
+    if not items:  # a header and no rows
+        writer.write(meta)
+        return
+    parts = dd.from_map(part, items, meta=meta, enforce_metadata=False).to_delayed()
+    bar = _Progress(total, "rows", progress)
     group = max(1, os.cpu_count() or 1)
     try:
         for start in range(0, len(parts), group):
-            try:
-                frames = dask.compute(*parts[start:start + group])
-            except pd.errors.ParserError as exc:
-                raise BatchError(f"{source}: cannot read: {' '.join(str(exc).split())}") from None
-            except UnicodeDecodeError as exc:
-                raise BatchError(f"{source}: not a UTF-8 text file ({exc.reason})") from None
-            for frame in frames:
+            for frame in dask.compute(*parts[start:start + group]):
                 writer.write(frame)
                 _tally(summary, frame)
                 bar.update(len(frame))

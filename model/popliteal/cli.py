@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows scored at a time (default 50000)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
                    help="pandas (streams chunks) or dask (a Dask DataFrame; needs popliteal[dask])")
+    p.add_argument("--sep", metavar="CHAR", default=None,
+                   help="the CSV separator, one character ('tab' or '\\t' for a tab; default: whichever of "
+                        ", ; tab | makes the header name the most variables)")
+    p.add_argument("--safe-csv", action="store_true",
+                   help="prefix text cells starting with = + - @ with ' so that spreadsheets do not run them")
     return parser
 
 
@@ -265,22 +270,47 @@ def _chunk_size(text: str) -> int:
 
 
 def cmd_score(args) -> int:
-    from .batch import DEFAULT_CHUNK_SIZE, BatchError, score
+    from .batch import DEFAULT_CHUNK_SIZE, BatchError, Interrupted, score
 
+    where = "standard output" if args.output == "-" else args.output
+    sep = {"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)
     try:
         model = _load_model(args.priors)
         summary = score(args.input, args.output, model=model, chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
-                        engine=args.engine, priors_dir=args.priors)
+                        engine=args.engine, priors_dir=args.priors, sep=sep, safe_csv=args.safe_csv)
     except BatchError as exc:
         raise UsageError(str(exc)) from None
+    except BrokenPipeError:  # `score -o - | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write(f"popliteal: error: interrupted (Ctrl-C); {where} not written\n")
+        return 130
+    except Interrupted as exc:
+        import signal
+
+        sys.stderr.write(f"popliteal: error: stopped by {signal.Signals(exc.signum).name}; {where} not written\n")
+        return 128 + exc.signum
     except OSError as exc:
         raise UsageError(f"{exc.filename or args.output}: {exc.strerror or exc}") from None
     report = sys.stderr if args.output == "-" else sys.stdout
     ignored = f"; columns passed through, not used: {', '.join(summary.ignored)}" if summary.ignored else ""
-    where = "standard output" if args.output == "-" else args.output
-    report.write(f"wrote {where}: {summary.rows} rows, {summary.errors} with an error, "
-                 f"{summary.seconds:.1f} s{ignored}\n")
+    try:
+        report.write(f"wrote {where}: {summary.rows} rows, {summary.errors} with an error, "
+                     f"{summary.seconds:.1f} s{ignored}\n")
+        report.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
     return 0
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe on standard output: send what is left to /dev/null, so exiting says nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 COMMANDS = {
