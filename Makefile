@@ -1,4 +1,4 @@
-# Set-up and main jobs. Needs only python3 on the machine.
+# Set-up and main jobs. Needs python3 (3.10-3.13) with its venv module, and make.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -25,7 +25,8 @@ test: venv
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 ## make notebooks: JupyterLab on notebooks/, in the project's environment (installs the
-## notebooks extra, JupyterLab and ipywidgets, the first time)
+## notebooks extra, JupyterLab and ipywidgets, the first time). More JupyterLab options in ARGS:
+##   make notebooks ARGS="--no-browser --port 8899"
 NB_STAMP := $(VENV)/.notebooks-stamp
 
 $(NB_STAMP): $(STAMP)
@@ -33,7 +34,7 @@ $(NB_STAMP): $(STAMP)
 	touch $(NB_STAMP)
 
 notebooks: $(NB_STAMP)
-	$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS) notebooks/
 
 golden: venv
 	$(BIN)/python scripts/update_golden.py

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", metavar="N", type=_chunk_size, default=None,
                    help="rows scored at a time (default 50000)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
-                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs popliteal[dask])")
+                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs the dask extra: .venv/bin/pip install -e \".[dask]\")")
     return parser
 
 
