@@ -132,7 +132,7 @@ def test_trajectory_one_line_per_cause_and_one_tick_per_step(model, findings, st
     except ImpossibleEvidence:
         assume(False)
     ax = plotting.plot_trajectory(path, causes=causes)
-    assert [line.get_label() for line in ax.get_lines()] == [c.replace("_", " ") for c in causes]
+    assert [line.get_label() for line in ax.get_lines()] == [plotting.display_name(c) for c in causes]
     for line, cause in zip(ax.get_lines(), causes):
         assert list(line.get_ydata()) == path.probabilities[cause]
     assert len(ax.get_xticks()) == len(items) + 1

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add 90%% intervals from N draws of the priors within their ranges")
     p.add_argument("--seed", metavar="S", type=_seed, default=0,
                    help="random seed of the uncertainty draws (default 0: reproducible)")
+    p.add_argument("--target", metavar="NAME", action="append", default=[],
+                   help="also show P(NAME = state | evidence) for every state of any variable (a finding, a risk "
+                        "factor, a cause); repeatable")
     _reasoning.add_query_options(p)  # --scenario, --mpe
     _reasoning.add_parsers(sub, _common)  # explain, next, interview
 
@@ -126,25 +129,40 @@ def _print_json(obj) -> None:
 
 
 def cmd_query(args) -> int:
+    from .marginals import check_targets
+
     evidence, scenario = _reasoning.evidence_from_args(args)  # validate before loading anything heavy
+    targets = check_targets(args.target)
     model = _load_model(args.priors)
     result = model.query(evidence, uncertainty=args.uncertainty, seed=args.seed)
     mpe = model.mpe(evidence) if args.mpe else None
+    marginals = model.marginals(evidence, targets) if targets else None
     if args.plot:
-        _write_plot(result, args.plot)
+        draw = None
+        if marginals is not None:
+            from .plotting import plot_query
+
+            def draw():
+                return plot_query(result, marginals)
+        _write_plot(result, args.plot, draw)
     if args.json:
-        _print_json(_reasoning.decorate(result.to_dict(), scenario, mpe))
+        out = _reasoning.decorate(result.to_dict(), scenario, mpe)
+        if marginals is not None:
+            out["targets"] = marginals.to_dict()
+        _print_json(out)
     else:
         if scenario is not None:
             print(_reasoning.scenario_header(scenario))
         print(result.table())
+        if marginals is not None:
+            print("\nOther variables, P(state | evidence):\n" + marginals.table())
         if mpe is not None:
             print("\n" + mpe.text())
         print(f"\npriors digest: {result.posterior.digest}")
     return 0
 
 
-def _write_plot(result, path: str) -> None:
+def _write_plot(result, path: str, draw=None) -> None:
     from pathlib import Path
 
     target = Path(path)
@@ -155,7 +173,7 @@ def _write_plot(result, path: str) -> None:
     from .plotting import save
 
     try:
-        save(result.plot(), target)
+        save(draw() if draw is not None else result.plot(), target)
     except OSError as exc:
         raise UsageError(f"--plot {path}: cannot write: {exc.strerror or exc}") from None
 

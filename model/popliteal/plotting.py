@@ -19,6 +19,20 @@ DANGEROUS_COLOUR = "#b2182b"
 CAUSE_COLOUR = "#4575b4"
 
 
+#: Words that a plain underscore-to-space does not spell right.
+_DISPLAY_WORDS = {"bakers": "Baker's", "dvt": "DVT"}
+
+
+def display_name(name: str) -> str:
+    """A variable, cause or state name as a figure shows it.
+
+    Underscores become spaces and a few words get their spelling:
+    ``bakers_cyst_rupture`` is "Baker's cyst rupture", ``dvt`` "DVT". The one
+    function every figure and the explorer use for their labels.
+    """
+    return " ".join(_DISPLAY_WORDS.get(word, word) for word in str(name).split("_"))
+
+
 def _pyplot():
     import matplotlib
 
@@ -79,7 +93,7 @@ def plot_posteriors(result, ax=None, title: str | None = None):
         colours = [DANGEROUS_COLOUR if n in structure.DANGEROUS else CAUSE_COLOUR for n in names]
         posterior = getattr(result, "posterior", result)
         intervals = getattr(posterior, "intervals", None)
-        ax.barh([n.replace("_", " ") for n in names], probs, color=colours)
+        ax.barh([display_name(n) for n in names], probs, color=colours)
         ends = probs
         if intervals:  # drawn from the interval itself: the point need not lie at its centre
             lows = [intervals[n][0] for n in names]
@@ -107,6 +121,69 @@ def plot_posteriors(result, ax=None, title: str | None = None):
                     bbox={"boxstyle": "round", "fc": LEVEL_COLOURS[triage.level], "ec": "none"})
         ax.figure.tight_layout()
     return ax
+
+
+#: Colours of the states of a variable in :func:`plot_marginals`: the first state darkest.
+STATE_COLOURS = ("#2166ac", "#92c5de", "#f4a582", "#b2abd2", "#d9d9d9", "#a6dba0")
+
+
+def plot_marginals(marginals, ax=None, title: str | None = None):
+    """One stacked bar per variable: the probability of each of its states.
+
+    Parameters
+    ----------
+    marginals : Marginals
+        From ``model.marginals(evidence, targets)``.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the evidence.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    names = list(marginals.marginals)
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7.5, 0.9 + 0.45 * max(len(names), 1)))
+        ys = list(range(len(names) - 1, -1, -1))
+        for y, name in zip(ys, names):
+            left = 0.0
+            for k, (state, p) in enumerate(marginals.marginals[name].items()):
+                colour = STATE_COLOURS[k % len(STATE_COLOURS)]
+                ax.barh(y, p, left=left, height=0.7, color=colour, edgecolor="white", lw=0.8)
+                if p >= 0.08:
+                    ink = "white" if k == 0 else "#222222"
+                    ax.text(left + p / 2, y, f"{display_name(state)} {p:.0%}", ha="center", va="center",
+                            fontsize=7.5, color=ink)
+                left += p
+        labels = [display_name(n) + (" (observed)" if n in marginals.evidence else "") for n in names]
+        ax.set_yticks(ys, labels)
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        ax.set_xlim(0, 1)
+        ax.set_axisbelow(True)
+        ax.set_xlabel("P(state | evidence), every state of each variable")
+        ax.set_title(title or _evidence_title(marginals.evidence, "other variables; evidence: ", limit=90),
+                     fontsize=9)
+        ax.figure.tight_layout()
+    return ax
+
+
+def plot_query(result, marginals, title: str | None = None):
+    """The posteriors of the causes above the marginals of other variables (``query --target``).
+
+    Returns the Axes of the posteriors; both share one figure.
+    """
+    plt = _pyplot()
+    n = len(marginals.marginals)
+    with style():
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 5.2 + 0.45 * n),
+                                          gridspec_kw={"height_ratios": [4.8, 0.9 + 0.45 * n]})
+    plot_posteriors(result, ax=top, title=title)
+    plot_marginals(marginals, ax=bottom, title="other variables")
+    fig.tight_layout()
+    return top
 
 
 def save(ax, path: str | Path) -> Path:
@@ -225,7 +302,7 @@ IMPOSSIBLE = "impossible"
 
 
 def _pretty(name: str) -> str:
-    return str(name).replace("_", " ")
+    return display_name(name)
 
 
 def _evidence_title(evidence, prefix: str = "", limit: int = 100) -> str:
