@@ -5,7 +5,8 @@ modules (pgmpy, matplotlib, pandas) are imported only by the commands that
 need them, so ``popliteal --help`` and ``--version`` stay fast.
 
 Bad input (an unknown variable or state, impossible evidence, an unreadable
-file, a broken priors folder) exits with status 2 and one line on stderr.
+file, a broken priors folder) exits with status 2 and one line on stderr;
+Ctrl-C exits with status 130 and one line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from . import __version__
 from . import cli_reasoning as _reasoning
 
 EXIT_BAD_INPUT = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -43,6 +46,37 @@ def _common(p: argparse.ArgumentParser, evidence: bool = True, json_flag: bool =
         p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--priors", metavar="DIR", default=None,
                    help="load the network from another priors folder (default: $POPLITEAL_PRIORS or the bundled one)")
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+#: Shown at the end of each subcommand's --help; run from the repository.
+EXAMPLES = {
+    "query": (
+        "popliteal query -e age=67 -e long_travel=yes -e calf_swelling=yes",
+        "popliteal query -e popliteal_swelling=yes -e osteoarthritis=yes --json",
+        "popliteal query -e calf_swelling=yes:0.7 --target knee_effusion --target age_group",
+        "popliteal query --scenario docs/examples/case.yaml --plot /tmp/case.png",
+        "cat docs/examples/case.yaml | popliteal query --scenario - --uncertainty 1000",
+    ),
+    "variables": ("popliteal variables", "popliteal variables --json"),
+    "validate-priors": ("popliteal validate-priors", "popliteal validate-priors my-priors/ --json"),
+    "digest": ("popliteal digest", "popliteal digest --priors my-priors/"),
+    "cite": ("popliteal cite", "popliteal cite --node dvt --json"),
+    "export": ("popliteal export --format xmlbif /tmp/popliteal.bifxml",
+               "popliteal export --format uai /tmp/popliteal.uai"),
+    "score": ("popliteal score docs/examples/cases.csv -o /tmp/scored.csv",
+              "popliteal score docs/examples/cases.csv -o - --chunk-size 1000 > /tmp/scored.csv"),
+    "explain": ("popliteal explain -e age=67 -e long_travel=yes -e calf_swelling=yes",
+                "popliteal explain --scenario docs/examples/case.yaml --plot /tmp/why.png"),
+    "next": ("popliteal next -e age=67 -e calf_swelling=yes --limit 3",
+             "popliteal next --scenario docs/examples/case.yaml --json"),
+    "interview": ("popliteal interview -e age=67 -e sex=male",
+                  "printf 'no\\nyes\\nquit\\n' | popliteal interview -e age=67 --json"),
+    "completion": ("source <(popliteal completion bash)      # in ~/.bashrc",
+                   "source <(popliteal completion zsh)       # in ~/.zshrc",
+                   "popliteal completion fish > ~/.config/fish/completions/popliteal.fish"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows scored at a time (default 50000)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
                    help="pandas (streams chunks) or dask (a Dask DataFrame; needs the dask extra: .venv/bin/pip install -e \".[dask]\")")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                       description="Print a completion script: subcommands, options, variable names and, after "
+                                   "-e NAME=, their states.")
+    p.add_argument("shell", choices=SHELLS, help="the shell")
+
+    for name, p in sub.choices.items():
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.get(name, ()))
     return parser
 
 
@@ -263,6 +306,13 @@ def _chunk_size(text: str) -> int:
     return value
 
 
+def cmd_completion(args) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return 0
+
+
 def cmd_score(args) -> int:
     from .batch import DEFAULT_CHUNK_SIZE, BatchError, score
 
@@ -290,6 +340,7 @@ COMMANDS = {
     "cite": cmd_cite,
     "export": cmd_export,
     "score": cmd_score,
+    "completion": cmd_completion,
     **_reasoning.COMMANDS,  # explain, next, interview
 }
 
@@ -316,6 +367,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     except BrokenPipeError:  # e.g. `popliteal variables | head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, no traceback; files are written whole or not at all
+        return interrupted()
+
+
+def interrupted() -> int:
+    """Report an interruption (Ctrl-C) on one line; return its exit status, 130."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    sys.stderr.write("popliteal: interrupted\n")
+    return EXIT_INTERRUPTED
 
 
 def _fail(message: str) -> int:

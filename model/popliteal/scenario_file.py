@@ -1,6 +1,7 @@
 """Scenario files: one patient's evidence, with a title and notes, in YAML.
 
-``popliteal query|explain|next|interview --scenario case.yaml`` reads::
+``popliteal query|explain|next|interview --scenario case.yaml`` reads (``-``
+is standard input, except for ``interview``, whose answers come from there)::
 
     title: 73-year-old woman after a long-haul flight     # optional
     notes: heavy, sore calf since landing                 # optional
@@ -24,12 +25,15 @@ silently wins. The file is read with ``yaml.safe_load``; every problem raises
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .evidence import Evidence, EvidenceError, from_mapping
 
 FIELDS = ("title", "notes", "evidence")
+#: How a scenario read from standard input (``--scenario -``) is named.
+STDIN = "<stdin>"
 #: Fields of the vignette format (tests/vignettes), accepted and ignored.
 VIGNETTE_FIELDS = ("id", "source", "narrative", "expected")
 
@@ -64,7 +68,10 @@ def load_scenario(path: str | Path) -> Scenario:
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if str(path) == "-":
+            text, path = sys.stdin.read(), Path(STDIN)
+        else:
+            text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ScenarioError(f"{path}: cannot read the scenario file: {reason}") from None
