@@ -286,10 +286,11 @@ def plot_network(result=None, ax=None, title: str | None = None):
 
 # --- figures for exploring scenarios (results of popliteal.scenarios) ---------------------------
 
-#: Colours of the scenarios in a comparison (red is kept for the dangerous causes).
-PALETTE = ("#4575b4", "#fdae61", "#1a9850", "#984ea3", "#a65628", "#35978f", "#999999", "#f781bf")
+#: Colours of the scenarios in a comparison: none of them near a triage colour (LEVEL_COLOURS),
+#: since a comparison shows both; red is kept for the dangerous causes.
+PALETTE = ("#253494", "#984ea3", "#543005", "#e7298a", "#c7a500", "#666666", "#4d004b", "#000000")
 _DANGEROUS_LINES = ("#b2182b", "#e34a33", "#fc8d59")
-_OTHER_LINES = ("#4575b4", "#1a9850", "#984ea3", "#a65628", "#35978f", "#666666", "#74add1", "#b8860b",
+_OTHER_LINES = ("#253494", "#542788", "#984ea3", "#a65628", "#35978f", "#666666", "#c51b7d", "#b8860b",
                 "#f781bf", "#01665e")
 #: One colour per cause in every sweep and trajectory: reds for the dangerous causes.
 CAUSE_LINE_COLOURS = {
@@ -469,15 +470,17 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
     with style():
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
-        _cause_lines(ax, xs, probs, causes)
+        _cause_lines(ax, xs, probs, causes, steps=_age_step if sweep.variable == "age" and numeric else None)
+        top_y = _scale_to_data(ax, probs, causes, getattr(sweep, "policy", None), sweep.evidence)
         for x, value in zip(xs, sweep.values):
             if value in sweep.impossible:
-                ax.text(x, 0.02, "impossible", rotation=90, ha="center", va="bottom", fontsize=7, color="#777777")
+                ax.text(x, 0.02 * top_y, "impossible", rotation=90, ha="center", va="bottom", fontsize=7,
+                        color="#777777")
         if not numeric:
             ax.set_xticks(xs, [str(v) for v in sweep.values])
-        ax.set_xlabel("age in years" if sweep.variable == "age" else _pretty(sweep.variable))
+        ax.set_xlabel("age in years (the model is stepwise in age groups)" if sweep.variable == "age"
+                      else _pretty(sweep.variable))
         ax.set_ylabel("P(cause | evidence)")
-        ax.set_ylim(0, 1)
         ax.grid(True, axis="both")
         strip = _triage_strip(ax, xs, [IMPOSSIBLE if r is None else r.triage.level for r in sweep.results])
         _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -486,12 +489,85 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
     return ax
 
 
-def _cause_lines(ax, xs, probs, causes) -> None:
-    """One line per cause; dangerous causes solid and thicker."""
+def _cause_lines(ax, xs, probs, causes, steps=None) -> None:
+    """One line per cause; dangerous causes solid and thicker.
+
+    ``steps(a, b)``, when given, returns where between two neighbouring x
+    values the model's answer jumps (or ``None`` when it does not): the line
+    is then drawn as steps there, with markers only at the computed values.
+    """
     for cause in causes:
         dangerous = cause in structure.DANGEROUS
-        ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
+        line_x, line_y, marks = list(xs), list(probs[cause]), None
+        if steps is not None and len(xs) > 1:
+            line_x, line_y, marks = [xs[0]], [probs[cause][0]], [0]
+            for (a, ya), (b, yb) in zip(zip(xs, probs[cause]), zip(xs[1:], probs[cause][1:])):
+                at = steps(a, b)
+                if at is not None:
+                    line_x += [at, at]
+                    line_y += [ya, yb]
+                line_x.append(b)
+                line_y.append(yb)
+                marks.append(len(line_x) - 1)
+        ax.plot(line_x, line_y, marker="o", markersize=4, markevery=marks, lw=2.2 if dangerous else 1.4,
                 linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+
+
+def _age_step(a: float, b: float) -> float | None:
+    """Where between ages ``a`` < ``b`` the age group changes (``None`` if it does not)."""
+    from .evidence import EvidenceError, age_to_group
+
+    try:
+        lo_group, hi_group = age_to_group(a), age_to_group(b)
+    except EvidenceError:
+        return None
+    if lo_group == hi_group:
+        return None
+    lo, hi = float(a), float(b)
+    for _ in range(40):  # bisection to the first age of the next group
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if age_to_group(mid) == lo_group else (lo, mid)
+    return hi
+
+
+def _scale_to_data(ax, probs, causes, policy, cases) -> float:
+    """Fit the y axis to the drawn lines and draw the triage thresholds that bear on them.
+
+    A threshold of the triage ``policy`` is drawn for a cause on the plot when
+    its condition (``when``) holds in some case and it lies within twice the
+    cause's highest value, so that a line crossing it, or nearing it, shows
+    against it. Returns the top of the y axis.
+    """
+    import numpy as np
+
+    peak = {c: float(np.nanmax(probs[c])) if np.isfinite(np.asarray(probs[c], float)).any() else 0.0
+            for c in causes}
+    top = max(peak.values(), default=0.0)
+    drawn = []
+    for rule in getattr(policy, "rules", ()):
+        if rule.cause not in peak or rule.threshold > 2 * peak[rule.cause]:
+            continue
+        if not any(all(case.get(k) == v for k, v in rule.when.items()) for case in cases):
+            continue
+        drawn.append(rule)
+        top = max(top, rule.threshold)
+    top = min(1.0, max(0.02, top * 1.15))
+    ax.set_ylim(0, top)
+    lines: dict[float, list] = {}  # one line per threshold value, naming every rule at it
+    for rule in drawn:
+        lines.setdefault(rule.threshold, []).append(rule)
+    for value, rules in lines.items():
+        causes_at = list(dict.fromkeys(r.cause for r in rules))
+        colour = CAUSE_LINE_COLOURS[causes_at[0]] if len(causes_at) == 1 else "#555555"
+        ax.axhline(value, color=colour, linestyle=(0, (1, 2)), lw=1.2, zorder=1)
+        texts = []
+        for rule in rules:
+            given = "".join(f" if {_pretty(k)}={v}" for k, v in rule.when.items())
+            texts.append(f"{rule.level}: P({_pretty(rule.cause)}){given}")
+        ax.annotate(f"{'; '.join(dict.fromkeys(texts))} ≥ {value:.0%} (triage threshold)", (0.005, value),
+                    xycoords=("axes fraction", "data"), xytext=(2, 2), textcoords="offset points", fontsize=7,
+                    color=colour, va="bottom")
+    return top
 
 
 def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str | None = None):
@@ -520,10 +596,10 @@ def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str |
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.8))
         _cause_lines(ax, xs, probs, causes)
+        _scale_to_data(ax, probs, causes, getattr(trajectory, "policy", None), trajectory.evidence)
         labels = ["start"] + [f"+ {_pretty(s)}" for s in trajectory.steps[1:]]
         ax.set_xticks(xs, labels, rotation=30, ha="right")
         ax.set_ylabel("P(cause | evidence so far)")
-        ax.set_ylim(0, 1)
         ax.grid(True, axis="both")
         strip = _triage_strip(ax, xs, [r.triage.level for r in trajectory.results])
         _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
