@@ -208,8 +208,44 @@ def test_network_draws_every_node_and_highlights_the_evidence(model, evidence):
     highlighted = [t for t in boxes if t.get_bbox_patch().get_linewidth() > 1.5]
     assert len(highlighted) == (0 if result is None else len(result.evidence))
     if result is not None:
-        (dvt,) = [t.get_text() for t in boxes if t.get_text().startswith("dvt\n")]
+        (dvt,) = [t.get_text() for t in boxes if t.get_text().startswith(plotting.display_name("dvt") + "\n")]
         assert f"{result.probabilities['dvt']:.0%}" in dvt
+    _close(ax)
+
+
+def _boxes(ax):
+    return [t for t in ax.texts if t.get_bbox_patch() is not None]
+
+
+def test_network_shows_every_node_posterior_with_readable_separate_labels(model):
+    """Given the marginals, every unobserved node shows its posterior; no two boxes touch."""
+    evidence = {"age": 67, "long_travel": "yes", "calf_swelling": "yes"}
+    marginals = model.marginals(evidence)
+    ax = plotting.plot_network(marginals)
+    boxes = _boxes(ax)
+    assert len(boxes) == len(structure.NAMES)
+    by_name = {}
+    for name in structure.NAMES:
+        head = plotting._wrap(plotting.display_name(name)).splitlines()
+        (box,) = [t for t in boxes if t.get_text().splitlines()[:-1] == head]
+        by_name[name] = box
+    for name, box in by_name.items():
+        last = box.get_text().splitlines()[-1]
+        if name in marginals.evidence:
+            assert last.startswith("= ")
+        else:
+            states = marginals.marginals[name]
+            p = states["yes"] if "yes" in states else max(states.values())
+            assert last.endswith(f"{p:.0%}"), (name, last)
+        assert "_" not in box.get_text()
+        assert box.get_fontsize() >= 8
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    extents = [b.get_bbox_patch().get_window_extent(renderer).expanded(1.02, 1.06) for b in boxes]
+    touching = [(boxes[i].get_text(), boxes[j].get_text()) for i in range(len(boxes))
+                for j in range(i + 1, len(boxes)) if extents[i].overlaps(extents[j])]
+    assert touching == []
+    assert "Baker's cyst\n" in "\n".join(b.get_text() + "\n" for b in boxes)
     _close(ax)
 
 

@@ -197,14 +197,19 @@ def save(ax, path: str | Path) -> Path:
 
 
 def _layers():
-    """Rows of the drawing: risk factors, causes, complications, findings."""
+    """Rows of the drawing: risk factors, causes (with intermediate findings), complications, findings.
+
+    A finding with children (such as a knee effusion, which leads to a cyst) sits
+    among the causes. Each row is ordered by the mean position of its neighbours
+    (the barycentre heuristic, a few sweeps), so that edges cross less.
+    """
+    intermediate = [v.name for v in structure.VARIABLES if v.kind == "finding" and structure.children(v.name)]
     rows = {
         0: [v.name for v in structure.VARIABLES if v.kind == "risk_factor"],
-        1: [v.name for v in structure.VARIABLES if v.kind == "cause"] + ["knee_effusion"],
+        1: [v.name for v in structure.VARIABLES if v.kind == "cause"] + intermediate,
         2: [v.name for v in structure.VARIABLES if v.kind == "complication"],
-        3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name != "knee_effusion"],
+        3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name not in intermediate],
     }
-    # order each row by the mean position of its neighbours (barycentre heuristic, a few sweeps)
     pos = {n: i / max(len(r) - 1, 1) for r in rows.values() for i, n in enumerate(r)}
     neighbours = {n: set(structure.BY_NAME[n].parents) | set(structure.children(n)) for n in structure.NAMES}
     for _ in range(6):
@@ -216,13 +221,38 @@ def _layers():
     return rows
 
 
-def _wrap(name: str) -> str:
-    """Break a long name at the underscore nearest its middle."""
-    cuts = [i for i, ch in enumerate(name) if ch == "_"]
-    if not cuts:
-        return name
-    cut = min(cuts, key=lambda i: abs(i - len(name) / 2))
-    return name[:cut] + "\n" + name[cut + 1:]
+def _wrap(text: str, width: int = 13) -> str:
+    """Break a label into lines of about ``width`` characters, at spaces."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
+#: The network figure: its width in inches, the most boxes in one line, and the label size.
+NETWORK_WIDTH = 12.0
+NETWORK_PER_LINE = 8
+NETWORK_FONT = 8.5
+#: Box colours by kind (no result), and the colour maps that shade a node by its probability.
+KIND_COLOURS = {"risk_factor": "#fee08b", "cause": "#d9ef8b", "complication": "#fdae61", "finding": "#e0ecf4"}
+KIND_CMAPS = {"risk_factor": "YlOrBr", "cause": "Reds", "complication": "Reds", "finding": "Blues"}
+
+
+def _node_probability(result, name):
+    """What a node shows: ``(text, shade)``, or ``None`` when the result says nothing about it.
+
+    ``shade`` is ``P(yes)`` for a yes/no variable, else the probability of its most probable state.
+    """
+    marginals = getattr(result, "marginals", None)
+    if isinstance(marginals, dict) and name in marginals:
+        states = marginals[name]
+        if set(states) == set(structure.YES_NO):
+            return f"{states['yes']:.0%}", states["yes"]
+        state = max(states, key=states.get)
+        return f"{display_name(state)} {states[state]:.0%}", states[state]
+    probs = getattr(result, "probabilities", None) or {}
+    if name in probs:
+        return f"{probs[name]:.0%}", probs[name]
+    return None
 
 
 def plot_network(result=None, ax=None, title: str | None = None):
@@ -230,57 +260,89 @@ def plot_network(result=None, ax=None, title: str | None = None):
 
     Parameters
     ----------
-    result : Assessment or Posterior, optional
-        When given, each cause is labelled with its posterior and shaded by
-        it, and variables with evidence, and their edges, are drawn in dark blue.
+    result : Marginals, Assessment or Posterior, optional
+        ``model.marginals(evidence)`` labels and shades *every* node by its
+        posterior (``P(yes)``, or the most probable state of a multi-state
+        variable), as pyAgrum's ``showInference`` does; an Assessment or a
+        Posterior does so for the causes. Variables with evidence, and their
+        edges, are drawn in dark blue and show their state.
     ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
     """
     plt = _pyplot()
+    rows = _layers()
+    evidence = getattr(result, "evidence", {}) if result is not None else {}
+    # each row of a kind is split into lines of at most NETWORK_PER_LINE boxes, staggered
+    lines: list[tuple[int, list[str]]] = []
+    for key, row in rows.items():
+        n_lines = max(1, -(-len(row) // NETWORK_PER_LINE))
+        for k in range(n_lines):
+            lines.append((key, row[k::n_lines]))
+    gap_line, gap_kind = 0.85, 0.55
+    y, ys, first_y = 0.0, [], {}
+    previous = None
+    for key, names in lines:
+        if previous is not None:
+            y -= gap_line + (gap_kind if key != previous else 0.0)
+        ys.append(y)
+        first_y.setdefault(key, [])
+        first_y[key].append(y)
+        previous = key
+    width = NETWORK_WIDTH
+    xy = {}
+    for (key, names), line_y in zip(lines, ys):
+        n_lines = len(first_y[key])
+        k = first_y[key].index(line_y)
+        slots = max(len(names), 1)
+        step = (width - 1.6) / max(-(-len(rows[key]) // n_lines), 1)
+        offset = (k - (n_lines - 1) / 2) * step / max(n_lines, 1)
+        start = 1.6 + (width - 1.6 - step * slots) / 2 + step / 2 + offset
+        for i, name in enumerate(names):
+            xy[name] = (start + i * step, line_y)
+    height = -min(ys) + 1.2
     with style():
         if ax is None:
-            _, ax = plt.subplots(figsize=(16, 8))
-        rows = _layers()
-        y_of = {0: 3.0, 1: 2.0, 2: 1.35, 3: 0.0}
-        xy = {}
-        for key, row in rows.items():
-            for i, name in enumerate(row):
-                xy[name] = ((i + 0.5) / len(row), y_of[key])
-        for name in rows[2]:  # a complication sits under the cause it complicates
-            parents = structure.BY_NAME[name].parents
-            xy[name] = (sum(xy[p][0] for p in parents) / len(parents), y_of[2])
-        probs = getattr(result, "probabilities", {}) if result is not None else {}
-        evidence = getattr(result, "evidence", {}) if result is not None else {}
+            _, ax = plt.subplots(figsize=(width, height + 0.4))
         for parent, child in structure.edges():
             (x0, y0), (x1, y1) = xy[parent], xy[child]
             touches = parent in evidence or child in evidence
             props = {"arrowstyle": "-|>", "color": "#08306b" if touches else "#9aa5b1",
-                     "lw": 0.9 if touches else 0.5, "alpha": 0.85 if touches else 0.6, "shrinkA": 0, "shrinkB": 0}
-            if y0 == y1:  # within one row (age_group -> cancer): an arc above the row
-                dx = x1 - x0
-                props["connectionstyle"] = f"arc3,rad={-min(0.5, 0.04 / abs(dx)) * (1 if dx > 0 else -1):.3f}"
-                ax.annotate("", xy=(x1, y1 + 0.09), xytext=(x0, y0 + 0.09), arrowprops=props)
-            else:
-                ax.annotate("", xy=(x1, y1 + 0.08), xytext=(x0, y0 - 0.08), arrowprops=props)
-        colours = {"risk_factor": "#fee08b", "cause": "#d9ef8b", "complication": "#fdae61", "finding": "#e0ecf4"}
-        cmap = plt.get_cmap("Reds")
-        for name, (x, y) in xy.items():
+                     "lw": 1.0 if touches else 0.5, "alpha": 0.85 if touches else 0.55, "shrinkA": 14,
+                     "shrinkB": 14, "mutation_scale": 7}
+            if abs(y0 - y1) < 1e-9:  # within one line: an arc above it
+                props["connectionstyle"] = "arc3,rad=-0.25"
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=props, zorder=1)
+        for name, (x, y0) in xy.items():
             var = structure.BY_NAME[name]
-            face = colours[var.kind]
-            label = _wrap(name) if len(name) > 12 else name
-            if name in probs:
-                face = cmap(0.15 + 0.75 * probs[name])
-                label = f"{label}\n{probs[name]:.0%}"
-            edge, lw = ("#08306b", 2.2) if name in evidence else ("#555555", 0.6)
+            label = _wrap(display_name(name))
+            face = KIND_COLOURS[var.kind]
+            shown = _node_probability(result, name) if result is not None else None
             if name in evidence:
-                label = f"{label}\n={evidence[name]}"
-            ax.text(x, y, label, ha="center", va="center", fontsize=6.3,
+                label += f"\n= {display_name(evidence[name])}"
+            elif shown is not None:
+                text, shade = shown
+                face = plt.get_cmap(KIND_CMAPS[var.kind])(0.08 + 0.6 * shade)
+                label += f"\n{text}"
+            edge, lw = ("#08306b", 2.2) if name in evidence else ("#555555", 0.6)
+            ax.text(x, y0, label, ha="center", va="center", fontsize=NETWORK_FONT, zorder=3,
                     bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge, "lw": lw})
         for key, text in ((0, "risk factors"), (1, "causes"), (2, "complications"), (3, "findings")):
-            ax.text(-0.01, y_of[key], text, ha="right", va="center", fontsize=9, style="italic")
-        ax.set_xlim(-0.09, 1.0)
-        ax.set_ylim(-0.3, 3.6)
+            if first_y.get(key):
+                ax.text(0.05, sum(first_y[key]) / len(first_y[key]), text, ha="left", va="center",
+                        fontsize=NETWORK_FONT + 1, style="italic")
+        ax.set_xlim(0, width)
+        ax.set_ylim(min(ys) - 0.6, 0.6)
+        ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title(title or "popliteal: risk factors → causes → findings", fontsize=11)
+        if title is None:
+            title = "popliteal: risk factors → causes → findings"
+            if result is not None:
+                title += " (shading and %: posterior, P(yes) or the most probable state)"
+        ax.set_title(title, fontsize=NETWORK_FONT + 2.5)
     return ax
 
 
