@@ -141,7 +141,7 @@ def test_sweep_draws_the_policy_threshold_the_line_crosses_and_fits_the_axis(mod
     ax = sweep.plot(causes=["dvt"])
     assert rule.threshold in _thresholds_drawn(ax)
     assert max(p) <= ax.get_ylim()[1] < 1.0
-    assert any(f"{rule.threshold:.0%}" in t.get_text() and rule.level in t.get_text() for t in ax.texts)
+    assert any(f"{rule.level} threshold {rule.threshold:.0%}" in t.get_text() for t in ax.texts)
     _close(ax)
 
 

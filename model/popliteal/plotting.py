@@ -622,11 +622,12 @@ def _scale_to_data(ax, probs, causes, policy, cases) -> float:
         causes_at = list(dict.fromkeys(r.cause for r in rules))
         colour = CAUSE_LINE_COLOURS[causes_at[0]] if len(causes_at) == 1 else "#555555"
         ax.axhline(value, color=colour, linestyle=(0, (1, 2)), lw=1.2, zorder=1)
-        texts = []
+        groups: dict[str, list[str]] = {}  # "urgent threshold 5%" -> the causes it applies to
         for rule in rules:
             given = "".join(f" if {_pretty(k)}={v}" for k, v in rule.when.items())
-            texts.append(f"{rule.level}: P({_pretty(rule.cause)}){given}")
-        ax.annotate(f"{'; '.join(dict.fromkeys(texts))} ≥ {value:.0%} (triage threshold)", (0.005, value),
+            groups.setdefault(f"{rule.level} threshold {value:.0%}{given}", []).append(_pretty(rule.cause))
+        text = "; ".join(f"{head}: {', '.join(dict.fromkeys(names))}" for head, names in groups.items())
+        ax.annotate(text, (0.005, value),
                     xycoords=("axes fraction", "data"), xytext=(2, 2), textcoords="offset points", fontsize=7,
                     color=colour, va="bottom")
     return top
