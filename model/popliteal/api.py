@@ -79,7 +79,7 @@ class Model:
         return assess(posterior, self.priors.triage, warnings=conflict_warnings(self.engine, evidence))
 
     def marginals(self, evidence: Evidence | Mapping[str, Any] | None = None, targets=None, **kwargs: Any):
-        """Exact ``P(variable = state | evidence)`` of any variables, every state (a :class:`~popliteal.marginals.Marginals`).
+        """Exact ``P(variable = state | evidence)`` of any variables, every state (a ``Marginals``).
 
         ``targets`` names the variables (findings, risk factors, causes; default
         all of them). Evidence may be a mapping or keyword arguments:

@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", metavar="N", type=_chunk_size, default=None,
                    help="rows scored at a time (default 50000)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
-                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs the dask extra: .venv/bin/pip install -e \".[dask]\")")
+                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs the dask extra: "
+                        ".venv/bin/pip install -e \".[dask]\")")
 
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
                        description="Print a completion script: subcommands, options, variable names and, after "

@@ -48,7 +48,8 @@ def _widgets():
     try:
         import ipywidgets
     except ImportError:  # pragma: no cover - ipywidgets is in the test and notebooks extras
-        raise ImportError("the explorer needs ipywidgets: from a checkout, .venv/bin/pip install -e \".[notebooks]\"") from None
+        raise ImportError("the explorer needs ipywidgets: from a checkout, "
+                          ".venv/bin/pip install -e \".[notebooks]\"") from None
     return ipywidgets
 
 

@@ -459,7 +459,8 @@ def plot_comparison(comparison, ax=None, causes=None, title: str | None = None, 
             ax.set_ylim(-0.6, n - 0.4)
             present = [lv for lv in LEVEL_COLOURS if any(r.triage.level == lv for r in results)]
             handles = [Patch(color=LEVEL_COLOURS[lv], label=f"triage: {lv}") for lv in present]
-            xlabel, default_title = f"P({cause} = yes | scenario)", f"P({cause}) in each scenario"
+            shown = display_name(cause)
+            xlabel, default_title = f"P({shown} = yes | scenario)", f"P({shown}) in each scenario"
         else:
             if ax is None:
                 _, ax = plt.subplots(figsize=(8.5, 1.4 + 0.22 * len(causes) * max(n, 2)))
@@ -715,9 +716,9 @@ def plot_heatmap(grid, ax=None, cmap: str = "Reds", vmax: float | None = None, t
         if grid.row_title != grid.column_title:
             ax.set_ylabel(_pretty(grid.row_title))
             ax.set_xlabel(_pretty(grid.column_title))
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"P({grid.cause} = yes)")
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"P({display_name(grid.cause)} = yes)")
         base = _evidence_title(grid.base, "base: ", limit=70)
-        ax.set_title(title or f"P({grid.cause}) — {base} (alone {grid.baseline:.1%})", fontsize=9)
+        ax.set_title(title or f"P({display_name(grid.cause)}) — {base} (alone {grid.baseline:.1%})", fontsize=9)
         ax.figure.tight_layout()
     return ax
 
