@@ -108,6 +108,38 @@ def test_zsh_and_fish_scripts_name_every_variable(shell):
         assert check.returncode == 0, check.stderr
 
 
+def test_fish_completes_states_after_the_equals_sign(tmp_path):
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    script = tmp_path / "popliteal.fish"
+    script.write_text(run("completion", "fish").stdout)
+    var = next((v for v in structure.VARIABLES if len(v.states) > 2), structure.VARIABLES[0])
+    proc = subprocess.run(["fish", "--no-config", "-c", f"source {script}; complete -C 'popliteal query -e {var.name}='"
+                           "; echo @@; complete -C 'popliteal qu'"], capture_output=True, text=True, timeout=60,
+                          env={**ENV, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    states, commands = proc.stdout.split("@@\n")
+    assert sorted(line.split("\t")[0] for line in states.splitlines()) == sorted(f"{var.name}={s}" for s in var.states)
+    assert [line.split("\t")[0] for line in commands.splitlines()] == ["query"]
+
+
+def test_zsh_runs_the_completion_function(tmp_path):
+    """zsh filters the candidates by what is typed itself; the function must offer the right ones."""
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    script = tmp_path / "popliteal.zsh"
+    script.write_text(run("completion", "zsh").stdout)
+    var = structure.VARIABLES[0]
+    body = ('source "$1"; for l in "popliteal query -e ' + var.name + '=" "popliteal export --format "; do '
+            'COMP_LINE="$l"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _popliteal; print -r -- "${COMPREPLY[*]}"; done')
+    proc = subprocess.run(["zsh", "-f", "-c", body, "_", str(script)], capture_output=True, text=True, timeout=60,
+                          env={**ENV, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    states, formats = proc.stdout.splitlines()
+    assert {f"{var.name}={s}" for s in var.states} <= set(states.split())
+    assert formats.split() == ["bif", "xmlbif", "uai"]
+
+
 def test_completion_needs_a_known_shell():
     proc = run("completion", "tcsh")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "invalid choice" in proc.stderr

@@ -85,11 +85,11 @@ _popliteal_states() {{
 }}
 
 _popliteal() {{
-    local line="${{COMP_LINE:0:COMP_POINT}}"
+    [[ -n "${{ZSH_VERSION:-}}" ]] && emulate -L ksh  # zsh (bashcompinit): arrays from 0, as in bash
+    local line="${{COMP_LINE:0:$COMP_POINT}}"
     local cur="${{line##*[[:space:]]}}"
     local before="${{line:0:${{#line}}-${{#cur}}}}"
-    local -a words
-    read -r -a words <<< "$before"
+    local -a words=( $before )  # split at blanks (zsh's ksh emulation splits words too)
     local n=${{#words[@]}}
     local prev="${{words[n-1]}}"
     local commands={_q(subs)!r}
