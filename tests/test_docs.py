@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -80,3 +81,13 @@ def test_no_path_of_a_build_machine_in_the_repository():
         for number, line in enumerate(text.splitlines(), 1):
             found += [f"{name}:{number}: {mark}" for mark in BUILD_PATHS if mark in line]
     assert found == []
+
+
+def test_make_notebooks_passes_jupyterlab_options():
+    if shutil.which("make") is None:  # pragma: no cover
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "-W", "pyproject.toml", "notebooks", 'ARGS=--no-browser --port 8899'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [line for line in proc.stdout.splitlines() if "-m jupyterlab" in line]
+    assert line.rstrip().endswith("--no-browser --port 8899 notebooks/")

@@ -371,7 +371,8 @@ class TerminalInput:
         readline.set_history_length(1000)
         words = sorted({*ANSWERS_WORDS, *(s for v in structure.VARIABLES for s in v.states)})
         readline.set_completer(lambda text, i: ([w for w in words if w.startswith(text)] + [None])[i])
-        readline.parse_and_bind("tab: complete")
+        libedit = "libedit" in (readline.__doc__ or "")  # macOS: another binding syntax
+        readline.parse_and_bind("bind ^I rl_complete" if libedit else "tab: complete")
 
     def read_answer(self, prompt: str) -> str:
         """One answer with its newline; ``""`` at the end of the input (Ctrl-D)."""
