@@ -1,4 +1,4 @@
-# Set-up and main jobs. Needs only python3 on the machine.
+# Set-up and main jobs. Needs python3 (3.10-3.13) with its venv module, and make.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test venv test-venv notebooks golden benchmark validate figures clean
 
 # `make run` installs only what the command line and its plots need (pip install -e .);
-# `make test` adds the test extra, `make notebooks` the notebook extra, each once.
+# `make test` adds the test and browser extras, `make notebooks` the notebook extra, each once.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e .
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 TEST_STAMP := $(VENV)/.test-stamp
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[test]"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[test,browser]"
 	touch $(TEST_STAMP)
 
 venv: $(STAMP)
@@ -35,7 +35,8 @@ test: test-venv
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 ## make notebooks: JupyterLab on notebooks/, in the project's environment (installs the
-## notebooks extra, JupyterLab and ipywidgets, the first time)
+## notebooks extra, JupyterLab and ipywidgets, the first time). More JupyterLab options in ARGS:
+##   make notebooks ARGS="--no-browser --port 8899"
 NB_STAMP := $(VENV)/.notebooks-stamp
 
 $(NB_STAMP): $(STAMP)
@@ -43,7 +44,7 @@ $(NB_STAMP): $(STAMP)
 	touch $(NB_STAMP)
 
 notebooks: $(NB_STAMP)
-	$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS) notebooks/
 
 golden: venv
 	$(BIN)/python scripts/update_golden.py

@@ -59,7 +59,8 @@ def main() -> int:
     save(plot_network(), OUT / "network.png")
     result = model.query(EXAMPLE)
     save(result.plot(), OUT / "example-query.png")
-    save(plot_network(result, title="the example query on the network"), OUT / "network-example.png")
+    save(plot_network(model.marginals(EXAMPLE), title="the example query on the network: every variable's "
+                      "posterior"), OUT / "network-example.png")
     notebook_figures(model)
     print(f"wrote figures to {OUT.relative_to(ROOT)}")
     return 0

@@ -133,11 +133,42 @@ The same as a picture; dangerous causes are red and the triage level is in the c
 """),
     code("result.plot();"),
     md("""
-And on the network: each cause is shaded by its probability, and the evidence (with its arrows)
-is drawn in dark blue. The swollen, tender calf points to a thrombosis, and also to the causes
-that mimic it: a ruptured Baker's cyst and other calf conditions such as a muscle tear.
+And on the network: every variable is shaded and labelled by its probability given the evidence
+(for a yes/no variable P(yes), for the age group its most probable state), and the evidence
+(with its arrows) is drawn in dark blue. The swollen, tender calf points to a thrombosis, and
+also to the causes that mimic it: a ruptured Baker's cyst and other calf conditions such as a
+muscle tear.
 """),
-    code("""plotting.plot_network(result, title="67 years old, long-haul flight, swollen tender calf");"""),
+    code("""plotting.plot_network(model.marginals(result.evidence),
+                      title="67 years old, long-haul flight, swollen tender calf");"""),
+    md("""
+## Any variable, every state
+
+The query reports the causes. `model.marginals(evidence, targets=[...])` gives the probability
+of every state of *any* variable: a finding not yet examined, a risk factor not yet asked, the
+age group. (On the command line: `popliteal query --target knee_effusion --target age_group`.)
+How likely is a knee effusion for this patient, and would a bump behind the knee be expected?
+"""),
+    code("""extra = model.marginals(result.evidence,
+                        targets=["knee_effusion", "popliteal_swelling", "breathlessness", "sex"])
+extra.frame"""),
+    code("extra.plot();"),
+    md("""
+Without `targets`, `model.marginals(evidence)` answers for every variable of the network at once
+(one pass of the exact engine); `extra.probability("knee_effusion", "yes")` reads one number.
+
+## The network as a pgmpy model
+
+`model.network()` returns the same network as a pgmpy `DiscreteBayesianNetwork`, with the same
+tables, for anything pgmpy offers (its own inference, independencies, sampling, other file
+formats). popliteal's own answers come from a compiled exact engine that the tests check against
+pgmpy's `VariableElimination`; pgmpy is imported only when `network()` is called.
+"""),
+    code("""network = model.network()
+print(type(network).__name__, "with", len(network.nodes()), "nodes and", len(network.edges()), "edges;",
+      "valid:", network.check_model())
+print("Markov blanket of dvt:", ", ".join(sorted(network.get_markov_blanket("dvt"))))
+print(network.get_cpds("breathlessness"))"""),
     md("""
 For further work the result is also a tidy pandas frame and the same JSON object that
 `popliteal query --json` prints:

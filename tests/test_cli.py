@@ -1,6 +1,6 @@
 """The command line as a user runs it: subprocesses, real output, bad input.
 
-Oracle: the public contract (``shared/spec/contract.md``): JSON keys, exit
+Oracle: the public contract (``docs/contract.md``): JSON keys, exit
 status 2 with one line on stderr for bad input, never a traceback.
 """
 

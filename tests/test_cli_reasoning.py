@@ -1,7 +1,7 @@
 """``explain``, ``next``, ``query --mpe`` and ``--scenario`` as a user runs them, and the
 ``red_flag_threshold`` entry of triage.yaml.
 
-Oracles: the public contract (``shared/spec/contract.md``: the JSON of ``next``
+Oracles: the public contract (``docs/contract.md``: the JSON of ``next``
 and ``explain``, exit status 2 with one line on stderr for bad input) and the
 Python API (the CLI must print the same numbers).
 """

@@ -114,11 +114,70 @@ def test_sweep_one_line_per_cause(model, variable, base, top):
     except ImpossibleEvidence:
         assume(False)
     ax = plotting.plot_sweep(sweep, top=top)
-    assert len(ax.get_lines()) == top
-    for line in ax.get_lines():
-        assert len(line.get_xdata()) == len(sweep.values)
+    lines = [line for line in ax.get_lines() if line.get_label() in
+             {plotting.display_name(c) for c in structure.TARGETS}]
+    assert len(lines) == top
+    for line in lines:
+        marks = line.get_markevery()
+        xs = line.get_xdata() if marks is None else [line.get_xdata()[i] for i in marks]
+        assert list(xs) == (list(sweep.values) if variable == "age" else list(range(len(sweep.values))))
     assert sum(t.get_text() == "impossible" for t in ax.texts) == len(sweep.impossible)
+    drawn = [max((y for y in line.get_ydata() if y == y), default=0.0) for line in lines]
+    assert max(drawn) <= ax.get_ylim()[1] <= max(0.02, 1.15 * max(drawn + _thresholds_drawn(ax))) + 1e-12
     _close(ax)
+
+
+def _thresholds_drawn(ax):
+    return [line.get_ydata()[0] for line in ax.get_lines() if line.get_label().startswith("_child")
+            and len(set(line.get_ydata())) == 1 and line.get_xdata()[0] == 0 and line.get_xdata()[1] == 1]
+
+
+def test_sweep_draws_the_policy_threshold_the_line_crosses_and_fits_the_axis(model):
+    """A DVT moving across the urgent threshold: the axis fits the data and the threshold is drawn."""
+    (rule,) = [r for r in model.priors.triage.rules if r.cause == "dvt" and not r.when]
+    sweep = model.sweep("calf_swelling", ["no", "yes:0.6", "yes:0.8", "yes"], base={"age": 40})
+    p = sweep.probabilities["dvt"]
+    assert min(p) < rule.threshold < max(p)  # the premise: the line crosses the threshold
+    ax = sweep.plot(causes=["dvt"])
+    assert rule.threshold in _thresholds_drawn(ax)
+    assert max(p) <= ax.get_ylim()[1] < 1.0
+    assert any(f"{rule.level} threshold {rule.threshold:.0%}" in t.get_text() for t in ax.texts)
+    _close(ax)
+
+
+def test_age_sweep_is_drawn_as_steps_at_the_age_groups(model):
+    from popliteal.evidence import age_to_group
+
+    ages = [5, 10, 15, 30, 70]
+    sweep = model.sweep("age", ages, base={"long_travel": "yes"})
+    ax = sweep.plot(causes=["dvt"])
+    (line,) = [line for line in ax.get_lines() if line.get_label() == plotting.display_name("dvt")]
+    xs, ys = list(line.get_xdata()), list(line.get_ydata())
+    jumps = [xs[i] for i in range(1, len(xs)) if xs[i] == xs[i - 1]]  # vertical segments
+    changes = [b for a, b in zip(ages, ages[1:]) if age_to_group(a) != age_to_group(b)]
+    assert len(jumps) == len(changes)
+    for at, a, b in zip(jumps, [a for a, b in zip(ages, ages[1:]) if age_to_group(a) != age_to_group(b)], changes):
+        assert a < at <= b and age_to_group(at) == age_to_group(b) and age_to_group(at - 0.01) == age_to_group(a)
+    # between the steps the line is flat: the model answers by age group
+    for i in range(1, len(xs)):
+        if xs[i] != xs[i - 1]:
+            assert ys[i] == ys[i - 1]
+    _close(ax)
+
+
+def test_scenario_colours_are_not_triage_colours():
+    from matplotlib.colors import to_rgb
+
+    for scenario in plotting.PALETTE:
+        for level, colour in plotting.LEVEL_COLOURS.items():
+            distance = sum((a - b) ** 2 for a, b in zip(to_rgb(scenario), to_rgb(colour))) ** 0.5
+            assert distance > 0.25, (scenario, level)
+
+
+def test_display_names_spell_words_out():
+    assert plotting.display_name("bakers_cyst_rupture") == "Baker's cyst rupture"
+    for name in structure.NAMES:
+        assert "_" not in plotting.display_name(name)
 
 
 @FEW
@@ -133,8 +192,9 @@ def test_trajectory_one_line_per_cause_and_one_tick_per_step(model, findings, st
     except ImpossibleEvidence:
         assume(False)
     ax = plotting.plot_trajectory(path, causes=causes)
-    assert [line.get_label() for line in ax.get_lines()] == [c.replace("_", " ") for c in causes]
-    for line, cause in zip(ax.get_lines(), causes):
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]  # not the thresholds
+    assert [line.get_label() for line in lines] == [plotting.display_name(c) for c in causes]
+    for line, cause in zip(lines, causes):
         assert list(line.get_ydata()) == path.probabilities[cause]
     assert len(ax.get_xticks()) == len(items) + 1
     _close(ax)
@@ -149,8 +209,44 @@ def test_network_draws_every_node_and_highlights_the_evidence(model, evidence):
     highlighted = [t for t in boxes if t.get_bbox_patch().get_linewidth() > 1.5]
     assert len(highlighted) == (0 if result is None else len(result.evidence))
     if result is not None:
-        (dvt,) = [t.get_text() for t in boxes if t.get_text().startswith("dvt\n")]
+        (dvt,) = [t.get_text() for t in boxes if t.get_text().startswith(plotting.display_name("dvt") + "\n")]
         assert f"{result.probabilities['dvt']:.0%}" in dvt
+    _close(ax)
+
+
+def _boxes(ax):
+    return [t for t in ax.texts if t.get_bbox_patch() is not None]
+
+
+def test_network_shows_every_node_posterior_with_readable_separate_labels(model):
+    """Given the marginals, every unobserved node shows its posterior; no two boxes touch."""
+    evidence = {"age": 67, "long_travel": "yes", "calf_swelling": "yes"}
+    marginals = model.marginals(evidence)
+    ax = plotting.plot_network(marginals)
+    boxes = _boxes(ax)
+    assert len(boxes) == len(structure.NAMES)
+    by_name = {}
+    for name in structure.NAMES:
+        head = plotting._wrap(plotting.display_name(name)).splitlines()
+        (box,) = [t for t in boxes if t.get_text().splitlines()[:-1] == head]
+        by_name[name] = box
+    for name, box in by_name.items():
+        last = box.get_text().splitlines()[-1]
+        if name in marginals.evidence:
+            assert last.startswith("= ")
+        else:
+            states = marginals.marginals[name]
+            p = states["yes"] if "yes" in states else max(states.values())
+            assert last.endswith(f"{p:.0%}"), (name, last)
+        assert "_" not in box.get_text()
+        assert box.get_fontsize() >= 8
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    extents = [b.get_bbox_patch().get_window_extent(renderer).expanded(1.02, 1.06) for b in boxes]
+    touching = [(boxes[i].get_text(), boxes[j].get_text()) for i in range(len(boxes))
+                for j in range(i + 1, len(boxes)) if extents[i].overlaps(extents[j])]
+    assert touching == []
+    assert "Baker's cyst\n" in "\n".join(b.get_text() + "\n" for b in boxes)
     _close(ax)
 
 

@@ -1,6 +1,7 @@
 """Every claim of the seed article, as a test of the model's behaviour.
 
-Oracle: ``shared/seed/back-of-knee-pain.txt``. Each test quotes the claim it
+Oracle: the seed article (back-of-knee-pain, "Painful back of the knee: what can
+be behind it", a patient-information article). Each test quotes the claim it
 checks. The tests compare directions and rankings, never exact numbers, so a
 better-sourced prior does not break them unless it reverses what the article
 says.

@@ -1,5 +1,11 @@
 """``python -m popliteal`` runs the command-line interface."""
 
-from .cli import main
+import sys
+
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting up
+    sys.stderr.write("popliteal: interrupted\n")
+    raise SystemExit(130) from None
 
 raise SystemExit(main())

@@ -136,6 +136,19 @@ class Model:
                              index=pd.RangeIndex(len(cases)))
         return self.score(frame)
 
+    def marginals(self, evidence: Evidence | Mapping[str, Any] | None = None, targets=None, **kwargs: Any):
+        """Exact ``P(variable = state | evidence)`` of any variables, every state (a ``Marginals``).
+
+        ``targets`` names the variables (findings, risk factors, causes; default
+        all of them). Evidence may be a mapping or keyword arguments:
+        ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``.
+        """
+        from .marginals import marginals
+
+        items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
+        items.update(kwargs)
+        return marginals(self, items, targets)
+
     # --- clinical reasoning (popliteal.explain, popliteal.interview; exact) ----------------------
 
     def explain(self, evidence: Evidence | Mapping[str, Any] | None = None, top: int = 3,

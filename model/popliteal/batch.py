@@ -593,7 +593,7 @@ def _need_pyarrow(path: str):
         import pyarrow.parquet  # noqa: F401
     except ImportError:
         raise BatchError(f"{path}: reading or writing Parquet needs pyarrow "
-                         "(pip install 'popliteal[parquet]')") from None
+                         "(from a checkout: .venv/bin/pip install -e \".[parquet]\")") from None
 
 
 def _cut(text: str, limit: int = 80) -> str:
@@ -1275,7 +1275,7 @@ def _import_dask():
         import dask
         import dask.dataframe as dd
     except ImportError:
-        raise BatchError("--engine dask needs Dask: pip install 'popliteal[dask]'") from None
+        raise BatchError("--engine dask needs Dask: from a checkout, .venv/bin/pip install -e \".[dask]\"") from None
     return dask, dd
 
 

@@ -5,7 +5,8 @@ modules (pgmpy, matplotlib, pandas) are imported only by the commands that
 need them, so ``popliteal --help`` and ``--version`` stay fast.
 
 Bad input (an unknown variable or state, impossible evidence, an unreadable
-file, a broken priors folder) exits with status 2 and one line on stderr.
+file, a broken priors folder) exits with status 2 and one line on stderr;
+Ctrl-C exits with status 130 and one line.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from . import cli_reasoning as _reasoning
 EXIT_BAD_INPUT = 2
 #: Longest error line printed (characters): a huge input is cut, never echoed whole.
 MAX_MESSAGE = 500
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -47,6 +50,37 @@ def _common(p: argparse.ArgumentParser, evidence: bool = True, json_flag: bool =
                    help="load the network from another priors folder (default: $POPLITEAL_PRIORS or the bundled one)")
 
 
+SHELLS = ("bash", "zsh", "fish")
+
+#: Shown at the end of each subcommand's --help; run from the repository.
+EXAMPLES = {
+    "query": (
+        "popliteal query -e age=67 -e long_travel=yes -e calf_swelling=yes",
+        "popliteal query -e popliteal_swelling=yes -e osteoarthritis=yes --json",
+        "popliteal query -e calf_swelling=yes:0.7 --target knee_effusion --target age_group",
+        "popliteal query --scenario docs/examples/case.yaml --plot /tmp/case.png",
+        "cat docs/examples/case.yaml | popliteal query --scenario - --uncertainty 1000",
+    ),
+    "variables": ("popliteal variables", "popliteal variables --json"),
+    "validate-priors": ("popliteal validate-priors", "popliteal validate-priors my-priors/ --json"),
+    "digest": ("popliteal digest", "popliteal digest --priors my-priors/"),
+    "cite": ("popliteal cite", "popliteal cite --node dvt --json"),
+    "export": ("popliteal export --format xmlbif /tmp/popliteal.bifxml",
+               "popliteal export --format uai /tmp/popliteal.uai"),
+    "score": ("popliteal score docs/examples/cases.csv -o /tmp/scored.csv",
+              "popliteal score docs/examples/cases.csv -o - --chunk-size 1000 > /tmp/scored.csv"),
+    "explain": ("popliteal explain -e age=67 -e long_travel=yes -e calf_swelling=yes",
+                "popliteal explain --scenario docs/examples/case.yaml --plot /tmp/why.png"),
+    "next": ("popliteal next -e age=67 -e calf_swelling=yes --limit 3",
+             "popliteal next --scenario docs/examples/case.yaml --json"),
+    "interview": ("popliteal interview -e age=67 -e sex=male",
+                  "printf 'no\\nyes\\nquit\\n' | popliteal interview -e age=67 --json"),
+    "completion": ("source <(popliteal completion bash)      # in ~/.bashrc",
+                   "source <(popliteal completion zsh)       # in ~/.zshrc",
+                   "popliteal completion fish > ~/.config/fish/completions/popliteal.fish"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="popliteal",
                      description="An open, probabilistic diagnostic model of pain in the back of the knee. "
@@ -61,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add 90%% intervals from N draws of the priors within their ranges")
     p.add_argument("--seed", metavar="S", type=_seed, default=0,
                    help="random seed of the uncertainty draws (default 0: reproducible)")
+    p.add_argument("--target", metavar="NAME", action="append", default=[],
+                   help="also show P(NAME = state | evidence) for every state of any variable (a finding, a risk "
+                        "factor, a cause); repeatable")
     _reasoning.add_query_options(p)  # --scenario, --mpe
     _reasoning.add_parsers(sub, _common)  # explain, next, interview
 
@@ -91,12 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", metavar="N", type=_chunk_size, default=None,
                    help="rows scored at a time (default 50000)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
-                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs popliteal[dask])")
+                   help="pandas (streams chunks) or dask (a Dask DataFrame; needs the dask extra: "
+                        ".venv/bin/pip install -e \".[dask]\")")
     p.add_argument("--sep", metavar="CHAR", default=None,
                    help="the CSV separator, one character ('tab' or '\\t' for a tab; default: whichever of "
                         ", ; tab | makes the header name the most variables)")
     p.add_argument("--safe-csv", action="store_true",
                    help="prefix text cells starting with = + - @ with ' so that spreadsheets do not run them")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                       description="Print a completion script: subcommands, options, variable names and, after "
+                                   "-e NAME=, their states.")
+    p.add_argument("shell", choices=SHELLS, help="the shell")
+
+    for name, p in sub.choices.items():
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.get(name, ()))
     return parser
 
 
@@ -133,20 +180,35 @@ def _print_json(obj) -> None:
 
 
 def cmd_query(args) -> int:
+    from .marginals import check_targets
+
     if args.plot is not None:
         _plot_target(args.plot)
     evidence, scenario = _reasoning.evidence_from_args(args)  # validate before loading anything heavy
+    targets = check_targets(args.target)
     model = _load_model(args.priors)
     result = model.query(evidence, uncertainty=args.uncertainty, seed=args.seed)
     mpe = model.mpe(evidence) if args.mpe else None
+    marginals = model.marginals(evidence, targets) if targets else None
     if args.plot is not None:
-        _write_plot(result, args.plot)
+        draw = None
+        if marginals is not None:
+            from .plotting import plot_query
+
+            def draw():
+                return plot_query(result, marginals)
+        _write_plot(result, args.plot, draw)
     if args.json:
-        _print_json(_reasoning.decorate(result.to_dict(), scenario, mpe))
+        out = _reasoning.decorate(result.to_dict(), scenario, mpe)
+        if marginals is not None:
+            out["targets"] = marginals.to_dict()
+        _print_json(out)
     else:
         if scenario is not None:
             print(_reasoning.scenario_header(scenario))
         print(result.table())
+        if marginals is not None:
+            print("\nOther variables, P(state | evidence):\n" + marginals.table())
         if mpe is not None:
             print("\n" + mpe.text())
         print(f"\npriors digest: {result.posterior.digest}")
@@ -168,13 +230,13 @@ def _plot_target(path: str):
     return target
 
 
-def _write_plot(result, path: str) -> None:
-    """Draw ``result`` into ``path`` atomically (a complete file or none, see :mod:`popliteal.atomic`)."""
+def _write_plot(result, path: str, draw=None) -> None:
+    """Draw ``result`` (or what ``draw()`` returns) into ``path`` atomically (see :mod:`popliteal.atomic`)."""
     target = _plot_target(path)
     from .plotting import save
 
     try:
-        save(result.plot(), target)
+        save(draw() if draw is not None else result.plot(), target)
     except OSError as exc:
         raise UsageError(f"--plot {path}: cannot write: {exc.strerror or exc}") from None
 
@@ -188,8 +250,8 @@ def cmd_variables(args) -> int:
         _print_json({"variables": rows})
         return 0
     width = max(len(v.name) for v in structure.VARIABLES)
-    for kind in ("risk_factor", "cause", "complication", "finding"):
-        print(f"\n{kind.replace('_', ' ')}s:")
+    for kind in structure.KINDS:
+        print(f"\n{kind.replace('_', ' ')}{'' if kind == 'presence' else 's'}:")
         for r in rows:
             if r["kind"] == kind:
                 print(f"  {r['name']:<{width}}  {'/'.join(r['states']):<30}  {r['meaning']}")
@@ -269,6 +331,13 @@ def _chunk_size(text: str) -> int:
     return value
 
 
+def cmd_completion(args) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return 0
+
+
 def cmd_score(args) -> int:
     from .batch import DEFAULT_CHUNK_SIZE, BatchError, Interrupted, score
 
@@ -321,6 +390,7 @@ COMMANDS = {
     "cite": cmd_cite,
     "export": cmd_export,
     "score": cmd_score,
+    "completion": cmd_completion,
     **_reasoning.COMMANDS,  # explain, next, interview
 }
 
@@ -357,6 +427,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(f"{exc.filename}: {exc.strerror or exc}")
         _silence_stdout()  # e.g. `popliteal query --json > /dev/full`
         return _fail(f"cannot write to standard output: {exc.strerror or exc}")
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, no traceback; files are written whole or not at all
+        return interrupted()
+
+
+def interrupted() -> int:
+    """Report an interruption (Ctrl-C) on one line; return its exit status, 130."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    sys.stderr.write("popliteal: interrupted\n")
+    return EXIT_INTERRUPTED
 
 
 def _silence_stdout() -> None:

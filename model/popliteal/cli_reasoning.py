@@ -18,8 +18,8 @@ EVIDENCE_HELP = (
     "P(report | the other state) = 1 - L, so :0.5 changes nothing and :1 is a sure finding "
     "(L is not the probability of the finding)")
 
-SCENARIO_HELP = ("read evidence (and a title and notes) from a YAML scenario file; -e adds to it, and a "
-                 "variable given in both with different values is an error")
+SCENARIO_HELP = ("read evidence (and a title and notes) from a YAML scenario file (- for standard input); -e "
+                 "adds to it, and a variable given in both with different values is an error")
 
 EXPLAIN_DESCRIPTION = """\
 For each leading cause (the three most probable and any other at 5% or more):
@@ -179,6 +179,10 @@ def cmd_interview(args) -> int:
     from .cli import _load_model, _print_json
     from .interview import run
 
+    if getattr(args, "scenario", None) == "-":
+        from .cli import UsageError
+
+        raise UsageError("interview --scenario -: standard input holds the answers; give the scenario as a file")
     evidence, scenario = evidence_from_args(args)
     model = _load_model(args.priors)
     model.posterior(evidence)  # impossible starting evidence: exit 2 before the first question
@@ -186,7 +190,16 @@ def cmd_interview(args) -> int:
     header = scenario_header(scenario)
     if header:
         stream.write(header + "\n")
-    interview, reason = run(model, evidence, sys.stdin, stream, max_questions=args.max_questions)
+    inp = sys.stdin
+    if sys.stdin.isatty():  # line editing and history, from the user's data folder
+        from .interview import TerminalInput
+
+        inp = TerminalInput(prompt_out=sys.stderr if args.json else None)
+    try:
+        interview, reason = run(model, evidence, inp, stream, max_questions=args.max_questions)
+    finally:
+        if inp is not sys.stdin:
+            inp.close()
     if args.json:
         _print_json(decorate(interview.to_dict(reason), scenario))
     else:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from . import structure
 from .evidence import EvidenceError
+from .plotting import display_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Model
@@ -30,6 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The control value meaning "not known": the variable is left out of the evidence.
 UNKNOWN = "unknown"
+
+#: Wide enough for "unknown" uncut (checked in a real browser by tests/test_browser.py).
+BUTTON_WIDTH = "7em"
 
 #: What a patient can tell, then what can be found: the controls shown by default.
 DEFAULT_VARIABLES: tuple[str, ...] = (
@@ -44,7 +48,8 @@ def _widgets():
     try:
         import ipywidgets
     except ImportError:  # pragma: no cover - ipywidgets is in the test and notebooks extras
-        raise ImportError("the explorer needs ipywidgets: pip install 'popliteal[notebooks]'") from None
+        raise ImportError("the explorer needs ipywidgets: from a checkout, "
+                          ".venv/bin/pip install -e \".[notebooks]\"") from None
     return ipywidgets
 
 
@@ -94,11 +99,11 @@ class Explorer:
             var = structure.BY_NAME[name]
             options = [UNKNOWN, *var.states]
             value = start.hard.get(name, UNKNOWN)
-            label = name.replace("_", " ")
+            label = display_name(name)
             layout = w.Layout(width="auto")
             if var.states == structure.YES_NO:
                 control = w.ToggleButtons(options=options, value=value, description=label, tooltip=var.meaning,
-                                          style={"description_width": "11em", "button_width": "5.5em"},
+                                          style={"description_width": "11em", "button_width": BUTTON_WIDTH},
                                           layout=layout)
             else:
                 control = w.Dropdown(options=options, value=value, description=label,

@@ -41,7 +41,9 @@ The interview stops when
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
 from . import structure
@@ -81,6 +83,8 @@ _LEAN_NO = {"no?", "probably no", "probably not"}
 _SKIP = {"skip", "s", "don't know", "dont know", "pass"}
 _BACK = {"back", "b", "undo"}
 _QUIT = {"quit", "q", "exit", "stop"}
+#: The answer words a terminal completes with Tab.
+ANSWERS_WORDS = ("yes", "no", "yes?", "no?", "unsure", "skip", "back", "quit")
 
 
 class AnswerError(EvidenceError):
@@ -326,6 +330,80 @@ def _summary(step: Step) -> str:
     return f"   now: {causes} · triage: {step.triage}"
 
 
+def _read_answer(inp, out, prompt: str) -> str:
+    """One line of ``inp`` after ``prompt`` (``""`` at the end of the input)."""
+    if isinstance(inp, TerminalInput):
+        out.flush()
+        return inp.read_answer(prompt)
+    out.write(prompt)
+    out.flush()
+    return inp.readline()
+
+
+def history_path() -> Path:
+    """Where a terminal interview keeps its answer history: the user's data folder, never the repository.
+
+    ``platformdirs`` gives the platform's folder when it is installed; else
+    ``$XDG_DATA_HOME/popliteal`` or ``~/.local/share/popliteal``.
+    """
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "popliteal"
+    else:
+        base = Path(user_data_dir("popliteal", appauthor=False))
+    return base / "interview_history"
+
+
+class TerminalInput:
+    """Answers typed on a terminal, with readline line editing, answer completion and a history file.
+
+    Parameters
+    ----------
+    history : path, optional
+        The history file (default :func:`history_path`); an unusable one only
+        means no history.
+    prompt_out : text stream, optional
+        Where the prompt goes when it must not go to standard output
+        (``interview --json``); then readline edits the line without drawing it.
+    """
+
+    def __init__(self, history: Path | None = None, prompt_out=None):
+        import readline  # lazily: only an interview on a terminal needs it
+
+        self._readline = readline
+        self.history = Path(history) if history is not None else history_path()
+        self.prompt_out = prompt_out
+        try:
+            readline.read_history_file(self.history)
+        except (OSError, ValueError):
+            pass
+        readline.set_history_length(1000)
+        words = sorted({*ANSWERS_WORDS, *(s for v in structure.VARIABLES for s in v.states)})
+        readline.set_completer(lambda text, i: ([w for w in words if w.startswith(text)] + [None])[i])
+        libedit = "libedit" in (readline.__doc__ or "")  # macOS: another binding syntax
+        readline.parse_and_bind("bind ^I rl_complete" if libedit else "tab: complete")
+
+    def read_answer(self, prompt: str) -> str:
+        """One answer with its newline; ``""`` at the end of the input (Ctrl-D)."""
+        try:
+            if self.prompt_out is not None:
+                self.prompt_out.write(prompt)
+                self.prompt_out.flush()
+                return input() + "\n"
+            return input(prompt) + "\n"
+        except EOFError:
+            return ""
+
+    def close(self) -> None:
+        """Write the history file (quietly skipped when it cannot be written)."""
+        try:
+            self.history.parent.mkdir(parents=True, exist_ok=True)
+            self._readline.write_history_file(self.history)
+        except OSError:
+            pass
+
+
 def run(model: "Model", evidence: Evidence | Mapping[str, Any] | None, inp: TextIO, out: TextIO,
         max_questions: int | None = None, echo: bool | None = None) -> tuple[Interview, str]:
     """Run an interview on text streams; return it with the reason it stopped.
@@ -362,12 +440,8 @@ def run(model: "Model", evidence: Evidence | Mapping[str, Any] | None, inp: Text
         ask = f"{var.meaning}?" if var.states == structure.YES_NO else var.meaning
         out.write(f"\nQ{len(iv.steps) + 1}{flag} {q.variable}: {ask}\n")
         out.write(f"   why: {q.rationale}\n")
-        out.write(f"   answers: {answer_help(q.variable)}\n> ")
-        out.flush()
-        try:
-            line = inp.readline()
-        except KeyboardInterrupt:
-            line = "quit\n"
+        out.write(f"   answers: {answer_help(q.variable)}\n")
+        line = _read_answer(inp, out, "> ")  # Ctrl-C propagates: the CLI reports it and exits 130
         if line == "":
             out.write("\n")
             reason = "end_of_input"

@@ -19,6 +19,20 @@ DANGEROUS_COLOUR = "#b2182b"
 CAUSE_COLOUR = "#4575b4"
 
 
+#: Words that a plain underscore-to-space does not spell right.
+_DISPLAY_WORDS = {"bakers": "Baker's", "dvt": "DVT"}
+
+
+def display_name(name: str) -> str:
+    """A variable, cause or state name as a figure shows it.
+
+    Underscores become spaces and a few words get their spelling:
+    ``bakers_cyst_rupture`` is "Baker's cyst rupture", ``dvt`` "DVT". The one
+    function every figure and the explorer use for their labels.
+    """
+    return " ".join(_DISPLAY_WORDS.get(word, word) for word in str(name).split("_"))
+
+
 def _pyplot():
     import matplotlib
 
@@ -79,7 +93,7 @@ def plot_posteriors(result, ax=None, title: str | None = None):
         colours = [DANGEROUS_COLOUR if n in structure.DANGEROUS else CAUSE_COLOUR for n in names]
         posterior = getattr(result, "posterior", result)
         intervals = getattr(posterior, "intervals", None)
-        ax.barh([n.replace("_", " ") for n in names], probs, color=colours)
+        ax.barh([display_name(n) for n in names], probs, color=colours)
         ends = probs
         if intervals:  # drawn from the interval itself: the point need not lie at its centre
             lows = [intervals[n][0] for n in names]
@@ -109,6 +123,69 @@ def plot_posteriors(result, ax=None, title: str | None = None):
     return ax
 
 
+#: Colours of the states of a variable in :func:`plot_marginals`: the first state darkest.
+STATE_COLOURS = ("#2166ac", "#92c5de", "#f4a582", "#b2abd2", "#d9d9d9", "#a6dba0")
+
+
+def plot_marginals(marginals, ax=None, title: str | None = None):
+    """One stacked bar per variable: the probability of each of its states.
+
+    Parameters
+    ----------
+    marginals : Marginals
+        From ``model.marginals(evidence, targets)``.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the evidence.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    names = list(marginals.marginals)
+    with style():
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7.5, 0.9 + 0.45 * max(len(names), 1)))
+        ys = list(range(len(names) - 1, -1, -1))
+        for y, name in zip(ys, names):
+            left = 0.0
+            for k, (state, p) in enumerate(marginals.marginals[name].items()):
+                colour = STATE_COLOURS[k % len(STATE_COLOURS)]
+                ax.barh(y, p, left=left, height=0.7, color=colour, edgecolor="white", lw=0.8)
+                if p >= 0.08:
+                    ink = "white" if k == 0 else "#222222"
+                    ax.text(left + p / 2, y, f"{display_name(state)} {p:.0%}", ha="center", va="center",
+                            fontsize=7.5, color=ink)
+                left += p
+        labels = [display_name(n) + (" (observed)" if n in marginals.evidence else "") for n in names]
+        ax.set_yticks(ys, labels)
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        ax.set_xlim(0, 1)
+        ax.set_axisbelow(True)
+        ax.set_xlabel("P(state | evidence), every state of each variable")
+        ax.set_title(title or _evidence_title(marginals.evidence, "other variables; evidence: ", limit=90),
+                     fontsize=9)
+        ax.figure.tight_layout()
+    return ax
+
+
+def plot_query(result, marginals, title: str | None = None):
+    """The posteriors of the causes above the marginals of other variables (``query --target``).
+
+    Returns the Axes of the posteriors; both share one figure.
+    """
+    plt = _pyplot()
+    n = len(marginals.marginals)
+    with style():
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 5.2 + 0.45 * n),
+                                          gridspec_kw={"height_ratios": [4.8, 0.9 + 0.45 * n]})
+    plot_posteriors(result, ax=top, title=title)
+    plot_marginals(marginals, ax=bottom, title="other variables")
+    fig.tight_layout()
+    return top
+
+
 def save(ax, path: str | Path) -> Path:
     """Write the figure of ``ax`` to ``path`` (PNG or SVG by the suffix), atomically.
 
@@ -130,14 +207,19 @@ def save(ax, path: str | Path) -> Path:
 
 
 def _layers():
-    """Rows of the drawing: risk factors, causes, complications, findings."""
+    """Rows of the drawing: risk factors, causes (with intermediate findings), complications, findings.
+
+    A finding with children (such as a knee effusion, which leads to a cyst) sits
+    among the causes. Each row is ordered by the mean position of its neighbours
+    (the barycentre heuristic, a few sweeps), so that edges cross less.
+    """
+    intermediate = [v.name for v in structure.VARIABLES if v.kind == "finding" and structure.children(v.name)]
     rows = {
         0: [v.name for v in structure.VARIABLES if v.kind == "risk_factor"],
-        1: [v.name for v in structure.VARIABLES if v.kind in ("presence", "cause")] + ["knee_effusion"],
+        1: [v.name for v in structure.VARIABLES if v.kind in ("presence", "cause")] + intermediate,
         2: [v.name for v in structure.VARIABLES if v.kind == "complication"],
-        3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name != "knee_effusion"],
+        3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name not in intermediate],
     }
-    # order each row by the mean position of its neighbours (barycentre heuristic, a few sweeps)
     pos = {n: i / max(len(r) - 1, 1) for r in rows.values() for i, n in enumerate(r)}
     neighbours = {n: set(structure.BY_NAME[n].parents) | set(structure.children(n)) for n in structure.NAMES}
     for _ in range(6):
@@ -149,13 +231,39 @@ def _layers():
     return rows
 
 
-def _wrap(name: str) -> str:
-    """Break a long name at the underscore nearest its middle."""
-    cuts = [i for i, ch in enumerate(name) if ch == "_"]
-    if not cuts:
-        return name
-    cut = min(cuts, key=lambda i: abs(i - len(name) / 2))
-    return name[:cut] + "\n" + name[cut + 1:]
+def _wrap(text: str, width: int = 13) -> str:
+    """Break a label into lines of about ``width`` characters, at spaces."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
+#: The network figure: its width in inches, the most boxes in one line, and the label size.
+NETWORK_WIDTH = 12.0
+NETWORK_PER_LINE = 8
+NETWORK_FONT = 8.5
+#: Box colours by kind (no result), and the colour maps that shade a node by its probability.
+KIND_COLOURS = {"risk_factor": "#fee08b", "presence": "#f0f0f0", "cause": "#d9ef8b", "complication": "#fdae61",
+                "finding": "#e0ecf4"}
+KIND_CMAPS = {"risk_factor": "YlOrBr", "cause": "Reds", "complication": "Reds", "finding": "Blues"}
+
+
+def _node_probability(result, name):
+    """What a node shows: ``(text, shade)``, or ``None`` when the result says nothing about it.
+
+    ``shade`` is ``P(yes)`` for a yes/no variable, else the probability of its most probable state.
+    """
+    marginals = getattr(result, "marginals", None)
+    if isinstance(marginals, dict) and name in marginals:
+        states = marginals[name]
+        if set(states) == set(structure.YES_NO):
+            return f"{states['yes']:.0%}", states["yes"]
+        state = max(states, key=states.get)
+        return f"{display_name(state)} {states[state]:.0%}", states[state]
+    probs = getattr(result, "probabilities", None) or {}
+    if name in probs:
+        return f"{probs[name]:.0%}", probs[name]
+    return None
 
 
 def plot_network(result=None, ax=None, title: str | None = None):
@@ -163,67 +271,99 @@ def plot_network(result=None, ax=None, title: str | None = None):
 
     Parameters
     ----------
-    result : Assessment or Posterior, optional
-        When given, each cause is labelled with its posterior and shaded by
-        it, and variables with evidence, and their edges, are drawn in dark blue.
+    result : Marginals, Assessment or Posterior, optional
+        ``model.marginals(evidence)`` labels and shades *every* node by its
+        posterior (``P(yes)``, or the most probable state of a multi-state
+        variable), as pyAgrum's ``showInference`` does; an Assessment or a
+        Posterior does so for the causes. Variables with evidence, and their
+        edges, are drawn in dark blue and show their state.
     ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
     """
     plt = _pyplot()
+    rows = _layers()
+    evidence = getattr(result, "evidence", {}) if result is not None else {}
+    # each row of a kind is split into lines of at most NETWORK_PER_LINE boxes, staggered
+    lines: list[tuple[int, list[str]]] = []
+    for key, row in rows.items():
+        n_lines = max(1, -(-len(row) // NETWORK_PER_LINE))
+        for k in range(n_lines):
+            lines.append((key, row[k::n_lines]))
+    gap_line, gap_kind = 0.85, 0.55
+    y, ys, first_y = 0.0, [], {}
+    previous = None
+    for key, names in lines:
+        if previous is not None:
+            y -= gap_line + (gap_kind if key != previous else 0.0)
+        ys.append(y)
+        first_y.setdefault(key, [])
+        first_y[key].append(y)
+        previous = key
+    width = NETWORK_WIDTH
+    xy = {}
+    for (key, names), line_y in zip(lines, ys):
+        n_lines = len(first_y[key])
+        k = first_y[key].index(line_y)
+        slots = max(len(names), 1)
+        step = (width - 1.6) / max(-(-len(rows[key]) // n_lines), 1)
+        offset = (k - (n_lines - 1) / 2) * step / max(n_lines, 1)
+        start = 1.6 + (width - 1.6 - step * slots) / 2 + step / 2 + offset
+        for i, name in enumerate(names):
+            xy[name] = (start + i * step, line_y)
+    height = -min(ys) + 1.2
     with style():
         if ax is None:
-            _, ax = plt.subplots(figsize=(16, 8))
-        rows = _layers()
-        y_of = {0: 3.0, 1: 2.0, 2: 1.35, 3: 0.0}
-        xy = {}
-        for key, row in rows.items():
-            for i, name in enumerate(row):
-                xy[name] = ((i + 0.5) / len(row), y_of[key])
-        for name in rows[2]:  # a complication sits under the cause it complicates
-            parents = structure.BY_NAME[name].parents
-            xy[name] = (sum(xy[p][0] for p in parents) / len(parents), y_of[2])
-        probs = getattr(result, "probabilities", {}) if result is not None else {}
-        evidence = getattr(result, "evidence", {}) if result is not None else {}
+            _, ax = plt.subplots(figsize=(width, height + 0.4))
         for parent, child in structure.edges():
             (x0, y0), (x1, y1) = xy[parent], xy[child]
             touches = parent in evidence or child in evidence
             props = {"arrowstyle": "-|>", "color": "#08306b" if touches else "#9aa5b1",
-                     "lw": 0.9 if touches else 0.5, "alpha": 0.85 if touches else 0.6, "shrinkA": 0, "shrinkB": 0}
-            if y0 == y1:  # within one row (age_group -> cancer): an arc above the row
-                dx = x1 - x0
-                props["connectionstyle"] = f"arc3,rad={-min(0.5, 0.04 / abs(dx)) * (1 if dx > 0 else -1):.3f}"
-                ax.annotate("", xy=(x1, y1 + 0.09), xytext=(x0, y0 + 0.09), arrowprops=props)
-            else:
-                ax.annotate("", xy=(x1, y1 + 0.08), xytext=(x0, y0 - 0.08), arrowprops=props)
-        colours = {"risk_factor": "#fee08b", "presence": "#f0f0f0", "cause": "#d9ef8b", "complication": "#fdae61",
-                   "finding": "#e0ecf4"}
-        cmap = plt.get_cmap("Reds")
-        for name, (x, y) in xy.items():
+                     "lw": 1.0 if touches else 0.5, "alpha": 0.85 if touches else 0.55, "shrinkA": 14,
+                     "shrinkB": 14, "mutation_scale": 7}
+            if abs(y0 - y1) < 1e-9:  # within one line: an arc above it
+                props["connectionstyle"] = "arc3,rad=-0.25"
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=props, zorder=1)
+        for name, (x, y0) in xy.items():
             var = structure.BY_NAME[name]
-            face = colours[var.kind]
-            label = _wrap(name) if len(name) > 12 else name
-            if name in probs:
-                face = cmap(0.15 + 0.75 * probs[name])
-                label = f"{label}\n{probs[name]:.0%}"
-            edge, lw = ("#08306b", 2.2) if name in evidence else ("#555555", 0.6)
+            label = _wrap(display_name(name))
+            face = KIND_COLOURS[var.kind]
+            shown = _node_probability(result, name) if result is not None else None
             if name in evidence:
-                label = f"{label}\n={evidence[name]}"
-            ax.text(x, y, label, ha="center", va="center", fontsize=6.3,
+                label += f"\n= {display_name(evidence[name])}"
+            elif shown is not None:
+                text, shade = shown
+                face = plt.get_cmap(KIND_CMAPS[var.kind])(0.08 + 0.6 * shade)
+                label += f"\n{text}"
+            edge, lw = ("#08306b", 2.2) if name in evidence else ("#555555", 0.6)
+            ax.text(x, y0, label, ha="center", va="center", fontsize=NETWORK_FONT, zorder=3,
                     bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge, "lw": lw})
         for key, text in ((0, "risk factors"), (1, "causes"), (2, "complications"), (3, "findings")):
-            ax.text(-0.01, y_of[key], text, ha="right", va="center", fontsize=9, style="italic")
-        ax.set_xlim(-0.09, 1.0)
-        ax.set_ylim(-0.3, 3.6)
+            if first_y.get(key):
+                ax.text(0.05, sum(first_y[key]) / len(first_y[key]), text, ha="left", va="center",
+                        fontsize=NETWORK_FONT + 1, style="italic")
+        ax.set_xlim(0, width)
+        ax.set_ylim(min(ys) - 0.6, 0.6)
+        ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title(title or "popliteal: risk factors → causes → findings", fontsize=11)
+        if title is None:
+            title = "popliteal: risk factors → causes → findings"
+            if result is not None:
+                title += " (shading and %: posterior, P(yes) or the most probable state)"
+        ax.set_title(title, fontsize=NETWORK_FONT + 2.5)
     return ax
 
 
 # --- figures for exploring scenarios (results of popliteal.scenarios) ---------------------------
 
-#: Colours of the scenarios in a comparison (red is kept for the dangerous causes).
-PALETTE = ("#4575b4", "#fdae61", "#1a9850", "#984ea3", "#a65628", "#35978f", "#999999", "#f781bf")
+#: Colours of the scenarios in a comparison: none of them near a triage colour (LEVEL_COLOURS),
+#: since a comparison shows both; red is kept for the dangerous causes.
+PALETTE = ("#253494", "#984ea3", "#543005", "#e7298a", "#c7a500", "#666666", "#4d004b", "#000000")
 _DANGEROUS_LINES = ("#b2182b", "#e34a33", "#fc8d59")
-_OTHER_LINES = ("#4575b4", "#1a9850", "#984ea3", "#a65628", "#35978f", "#666666", "#74add1", "#b8860b",
+_OTHER_LINES = ("#253494", "#542788", "#984ea3", "#a65628", "#35978f", "#666666", "#c51b7d", "#b8860b",
                 "#f781bf", "#01665e")
 #: One colour per cause in every sweep and trajectory: reds for the dangerous causes.
 CAUSE_LINE_COLOURS = {
@@ -236,7 +376,7 @@ IMPOSSIBLE = "impossible"
 
 
 def _pretty(name: str) -> str:
-    return str(name).replace("_", " ")
+    return display_name(name)
 
 
 def _evidence_title(evidence, prefix: str = "", limit: int = 100) -> str:
@@ -330,7 +470,8 @@ def plot_comparison(comparison, ax=None, causes=None, title: str | None = None, 
             ax.set_ylim(-0.6, n - 0.4)
             present = [lv for lv in LEVEL_COLOURS if any(r.triage.level == lv for r in results)]
             handles = [Patch(color=LEVEL_COLOURS[lv], label=f"triage: {lv}") for lv in present]
-            xlabel, default_title = f"P({cause} = yes | scenario)", f"P({cause}) in each scenario"
+            shown = display_name(cause)
+            xlabel, default_title = f"P({shown} = yes | scenario)", f"P({shown}) in each scenario"
         else:
             if ax is None:
                 _, ax = plt.subplots(figsize=(8.5, 1.4 + 0.22 * len(causes) * max(n, 2)))
@@ -403,15 +544,17 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
     with style():
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
-        _cause_lines(ax, xs, probs, causes)
+        _cause_lines(ax, xs, probs, causes, steps=_age_step if sweep.variable == "age" and numeric else None)
+        top_y = _scale_to_data(ax, probs, causes, getattr(sweep, "policy", None), sweep.evidence)
         for x, value in zip(xs, sweep.values):
             if value in sweep.impossible:
-                ax.text(x, 0.02, "impossible", rotation=90, ha="center", va="bottom", fontsize=7, color="#777777")
+                ax.text(x, 0.02 * top_y, "impossible", rotation=90, ha="center", va="bottom", fontsize=7,
+                        color="#777777")
         if not numeric:
             ax.set_xticks(xs, [str(v) for v in sweep.values])
-        ax.set_xlabel("age in years" if sweep.variable == "age" else _pretty(sweep.variable))
+        ax.set_xlabel("age in years (the model is stepwise in age groups)" if sweep.variable == "age"
+                      else _pretty(sweep.variable))
         ax.set_ylabel("P(cause | evidence)")
-        ax.set_ylim(0, 1)
         ax.grid(True, axis="both")
         strip = _triage_strip(ax, xs, [IMPOSSIBLE if r is None else r.triage.level for r in sweep.results])
         _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -420,12 +563,86 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
     return ax
 
 
-def _cause_lines(ax, xs, probs, causes) -> None:
-    """One line per cause; dangerous causes solid and thicker."""
+def _cause_lines(ax, xs, probs, causes, steps=None) -> None:
+    """One line per cause; dangerous causes solid and thicker.
+
+    ``steps(a, b)``, when given, returns where between two neighbouring x
+    values the model's answer jumps (or ``None`` when it does not): the line
+    is then drawn as steps there, with markers only at the computed values.
+    """
     for cause in causes:
         dangerous = cause in structure.DANGEROUS
-        ax.plot(xs, probs[cause], marker="o", markersize=4, lw=2.2 if dangerous else 1.4,
+        line_x, line_y, marks = list(xs), list(probs[cause]), None
+        if steps is not None and len(xs) > 1:
+            line_x, line_y, marks = [xs[0]], [probs[cause][0]], [0]
+            for (a, ya), (b, yb) in zip(zip(xs, probs[cause]), zip(xs[1:], probs[cause][1:])):
+                at = steps(a, b)
+                if at is not None:
+                    line_x += [at, at]
+                    line_y += [ya, yb]
+                line_x.append(b)
+                line_y.append(yb)
+                marks.append(len(line_x) - 1)
+        ax.plot(line_x, line_y, marker="o", markersize=4, markevery=marks, lw=2.2 if dangerous else 1.4,
                 linestyle="-" if dangerous else "--", color=CAUSE_LINE_COLOURS[cause], label=_pretty(cause))
+
+
+def _age_step(a: float, b: float) -> float | None:
+    """Where between ages ``a`` < ``b`` the age group changes (``None`` if it does not)."""
+    from .evidence import EvidenceError, age_to_group
+
+    try:
+        lo_group, hi_group = age_to_group(a), age_to_group(b)
+    except EvidenceError:
+        return None
+    if lo_group == hi_group:
+        return None
+    lo, hi = float(a), float(b)
+    for _ in range(40):  # bisection to the first age of the next group
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if age_to_group(mid) == lo_group else (lo, mid)
+    return hi
+
+
+def _scale_to_data(ax, probs, causes, policy, cases) -> float:
+    """Fit the y axis to the drawn lines and draw the triage thresholds that bear on them.
+
+    A threshold of the triage ``policy`` is drawn for a cause on the plot when
+    its condition (``when``) holds in some case and it lies within twice the
+    cause's highest value, so that a line crossing it, or nearing it, shows
+    against it. Returns the top of the y axis.
+    """
+    import numpy as np
+
+    peak = {c: float(np.nanmax(probs[c])) if np.isfinite(np.asarray(probs[c], float)).any() else 0.0
+            for c in causes}
+    top = max(peak.values(), default=0.0)
+    drawn = []
+    for rule in getattr(policy, "rules", ()):
+        if rule.cause not in peak or rule.threshold > 2 * peak[rule.cause]:
+            continue
+        if not any(all(case.get(k) == v for k, v in rule.when.items()) for case in cases):
+            continue
+        drawn.append(rule)
+        top = max(top, rule.threshold)
+    top = min(1.0, max(0.02, top * 1.15))
+    ax.set_ylim(0, top)
+    lines: dict[float, list] = {}  # one line per threshold value, naming every rule at it
+    for rule in drawn:
+        lines.setdefault(rule.threshold, []).append(rule)
+    for value, rules in lines.items():
+        causes_at = list(dict.fromkeys(r.cause for r in rules))
+        colour = CAUSE_LINE_COLOURS[causes_at[0]] if len(causes_at) == 1 else "#555555"
+        ax.axhline(value, color=colour, linestyle=(0, (1, 2)), lw=1.2, zorder=1)
+        groups: dict[str, list[str]] = {}  # "urgent threshold 5%" -> the causes it applies to
+        for rule in rules:
+            given = "".join(f" if {_pretty(k)}={v}" for k, v in rule.when.items())
+            groups.setdefault(f"{rule.level} threshold {value:.0%}{given}", []).append(_pretty(rule.cause))
+        text = "; ".join(f"{head}: {', '.join(dict.fromkeys(names))}" for head, names in groups.items())
+        ax.annotate(text, (0.005, value),
+                    xycoords=("axes fraction", "data"), xytext=(2, 2), textcoords="offset points", fontsize=7,
+                    color=colour, va="bottom")
+    return top
 
 
 def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str | None = None):
@@ -454,10 +671,10 @@ def plot_trajectory(trajectory, ax=None, causes=None, top: int = 6, title: str |
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.8))
         _cause_lines(ax, xs, probs, causes)
+        _scale_to_data(ax, probs, causes, getattr(trajectory, "policy", None), trajectory.evidence)
         labels = ["start"] + [f"+ {_pretty(s)}" for s in trajectory.steps[1:]]
         ax.set_xticks(xs, labels, rotation=30, ha="right")
         ax.set_ylabel("P(cause | evidence so far)")
-        ax.set_ylim(0, 1)
         ax.grid(True, axis="both")
         strip = _triage_strip(ax, xs, [r.triage.level for r in trajectory.results])
         _legend_with_triage(ax, strip, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -510,9 +727,9 @@ def plot_heatmap(grid, ax=None, cmap: str = "Reds", vmax: float | None = None, t
         if grid.row_title != grid.column_title:
             ax.set_ylabel(_pretty(grid.row_title))
             ax.set_xlabel(_pretty(grid.column_title))
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"P({grid.cause} = yes)")
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"P({display_name(grid.cause)} = yes)")
         base = _evidence_title(grid.base, "base: ", limit=70)
-        ax.set_title(title or f"P({grid.cause}) — {base} (alone {grid.baseline:.1%})", fontsize=9)
+        ax.set_title(title or f"P({display_name(grid.cause)}) — {base} (alone {grid.baseline:.1%})", fontsize=9)
         ax.figure.tight_layout()
     return ax
 

@@ -1,6 +1,7 @@
 """Scenario files: one patient's evidence, with a title and notes, in YAML.
 
-``popliteal query|explain|next|interview --scenario case.yaml`` reads::
+``popliteal query|explain|next|interview --scenario case.yaml`` reads (``-``
+is standard input, except for ``interview``, whose answers come from there)::
 
     title: 73-year-old woman after a long-haul flight     # optional
     notes: heavy, sore calf since landing                 # optional
@@ -24,6 +25,7 @@ silently wins. The file is read with :mod:`popliteal.safeyaml`; every problem ra
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from .evidence import Evidence, EvidenceError, from_mapping
 from .messages import shorten
 
 FIELDS = ("title", "notes", "evidence")
+#: How a scenario read from standard input (``--scenario -``) is named.
+STDIN = "<stdin>"
 #: Fields of the vignette format (tests/vignettes), accepted and ignored.
 VIGNETTE_FIELDS = ("id", "source", "narrative", "expected")
 
@@ -61,11 +65,18 @@ def load_scenario(path: str | Path) -> Scenario:
         ``FILE: FIELD: problem`` for a missing or unreadable file, broken YAML,
         an unknown field, a missing ``evidence`` mapping or bad evidence.
     """
-    from .safeyaml import YamlError, load_file
+    from .safeyaml import MAX_BYTES as MAX_STDIN
+    from .safeyaml import YamlError, load_file, load_text
 
     path = Path(path)
     try:
-        data = load_file(path)
+        if str(path) == "-":
+            text, path = sys.stdin.read(MAX_STDIN + 1), Path(STDIN)
+            if len(text) > MAX_STDIN:
+                raise ScenarioError(f"{STDIN}: file: too large (more than {MAX_STDIN} characters)")
+            data = load_text(text, path)
+        else:
+            data = load_file(path)
     except YamlError as exc:
         raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):

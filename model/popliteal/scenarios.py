@@ -261,6 +261,8 @@ class Sweep:
     cases: tuple[dict[str, str], ...]
     results: tuple[Assessment | None, ...]
     digest: str
+    #: The triage policy the results were assessed with (its thresholds are drawn by ``plot``).
+    policy: Any = None
 
     @property
     def evidence(self) -> tuple[dict[str, str], ...]:
@@ -347,7 +349,8 @@ def sweep(model: "Model", variable: str, states: Sequence | None = None,
     if all(r is None for r in results):
         raise _all_impossible(model, base_ev, f"sweep {variable}")
     return Sweep(variable=variable, values=values, base=base_ev.as_dict(),
-                 cases=tuple(c.as_dict() for c in cases), results=results, digest=model.digest)
+                 cases=tuple(c.as_dict() for c in cases), results=results, digest=model.digest,
+                 policy=model.priors.triage)
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,6 +561,8 @@ class Trajectory:
     base: dict[str, str]
     results: tuple[Assessment, ...]
     digest: str
+    #: The triage policy the results were assessed with (its thresholds are drawn by ``plot``).
+    policy: Any = None
 
     @property
     def evidence(self) -> tuple[dict[str, str], ...]:
@@ -652,4 +657,4 @@ def trajectory(model: "Model", findings: Mapping[str, Any] | Sequence,
             raise ImpossibleEvidence(f"trajectory: at {where} the model holds the evidence impossible: "
                                      f"{explain_impossible(model.engine, cases[i])}")
     return Trajectory(steps=tuple(steps), base=base_ev.as_dict(), results=_assess(model, posteriors),
-                      digest=model.digest)
+                      digest=model.digest, policy=model.priors.triage)

@@ -3,7 +3,7 @@
 This module holds no numbers. It is the single source of truth for what the
 model contains; the priors files in ``priors/`` are validated against it and
 the CLI's ``variables`` command prints it. Every edge follows a statement of
-the seed article (``../shared/seed/back-of-knee-pain.txt``) or a clinical
+the seed article (back-of-knee-pain, "Painful back of the knee") or a clinical
 source named in the priors file of the child node.
 """
 
