@@ -22,7 +22,8 @@ END = "<!-- variables:end -->"
 
 HEADINGS = {
     "risk_factor": "Risk factors and history (what a patient can tell)",
-    "cause": "Causes (what the model infers)",
+    "presence": "Presence (what an MRI or ultrasound would show, whether or not it causes this pain)",
+    "cause": "Causes of this pain (what the model infers and ranks)",
     "complication": "Complications (what the model infers)",
     "finding": "Findings (symptoms and signs)",
 }

@@ -31,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import popliteal  # noqa: E402
+import simulate_triage  # noqa: E402  (scripts/, on the path as this script's folder)
 from popliteal import validation  # noqa: E402
 from popliteal.plotting import style  # noqa: E402
 
@@ -174,6 +175,22 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
     for idx, row in conf.iterrows():
         lines.append(f"| {idx} | " + " | ".join(str(int(x)) if x else "·" for x in row) + " |")
     lines += [
+        "",
+        "## Triage of simulated presenters",
+        "",
+        "Presenters drawn from the network itself (`scripts/simulate_triage.py`, 20,000 per scenario, "
+        "seed 2026): the model sees only their risk factors and findings. This checks the policy of "
+        "`priors/triage.yaml` against the model's own assumptions, not real-world accuracy. Goals of the "
+        "triage issue: true DVT or PE below urgent < 2% with the calf questions answered; presenters whose "
+        "only cause is self-limiting sent to a doctor ≤ 30%; over-60s sent urgent on risk factors alone ≈ 0.",
+        "",
+        simulate_triage.report(model, 20_000, 2026),
+        "",
+        "Reading: a true DVT below urgent is one without any calf sign or symptom, whose risk factors keep "
+        "P(dvt) under 5%. The self-limiting presenters sent to a doctor mostly report persisting pain (the "
+        "seed: see a doctor if the pain does not improve) or lack the positive pattern that self-care "
+        "needs (overload or pain after sport; night pain in both legs in a child); the goal of 30% is not "
+        "met, and meeting it would mean dropping one of those two safeguards.",
         "",
         "## Calibration against the Wells score",
         "",

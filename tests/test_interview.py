@@ -110,7 +110,7 @@ def test_red_flags_are_asked_first_while_dvt_is_plausible(model):
     iv = Interview(model, {"age_group": "over_60", "long_travel": "yes"})
     assert iv.assessment().probabilities["dvt"] >= model.priors.triage.red_flag_threshold
     asked = []
-    for _ in range(3):  # "yes" keeps a DVT plausible, so every red flag stays pending
+    for _ in range(len(RED_FLAGS)):  # "yes" keeps a DVT plausible, so every red flag stays pending
         q = iv.status().question
         asked.append(q.variable)
         assert q.red_flag

@@ -134,14 +134,16 @@ def _thresholds_drawn(ax):
 
 def test_sweep_draws_the_policy_threshold_the_line_crosses_and_fits_the_axis(model):
     """A DVT moving across the urgent threshold: the axis fits the data and the threshold is drawn."""
-    (rule,) = [r for r in model.priors.triage.rules if r.cause == "dvt" and not r.when]
-    sweep = model.sweep("calf_swelling", ["no", "yes:0.6", "yes:0.8", "yes"], base={"age": 40})
+    policy = model.priors.triage
+    threshold = policy.threshold("dvt_probable", "dvt")
+    sweep = model.sweep("calf_swelling", ["no", "yes:0.6", "yes:0.8", "yes"],
+                        base={"age": 40, "calf_tenderness": "no"})
     p = sweep.probabilities["dvt"]
-    assert min(p) < rule.threshold < max(p)  # the premise: the line crosses the threshold
+    assert min(p) < threshold < max(p)  # the premise: the line crosses the threshold
     ax = sweep.plot(causes=["dvt"])
-    assert rule.threshold in _thresholds_drawn(ax)
+    assert threshold in _thresholds_drawn(ax)
     assert max(p) <= ax.get_ylim()[1] < 1.0
-    assert any(f"{rule.level} threshold {rule.threshold:.0%}" in t.get_text() for t in ax.texts)
+    assert any(f"urgent threshold {threshold:.0%} (dvt_probable)" in t.get_text() for t in ax.texts)
     _close(ax)
 
 

@@ -154,3 +154,19 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
         if "dvt_safety_net" in ids:
             text = result.advice[ids.index("dvt_safety_net")]
             assert not (reported(ev.get("calf_swelling"), {"yes"}, soft) and "calf swells" in text)
+
+
+@pytest.mark.slow
+def test_vectorised_triage_equals_the_one_patient_path_on_random_patients(simulated, policy):
+    """reasoning.triage_many (batch scoring) gives exactly the levels and rules of triage()."""
+    from popliteal.reasoning import triage_many
+
+    probs = np.array([[r.probabilities[t] for t in structure.TARGETS] for _, r in simulated])
+    names = sorted({k for _, r in simulated for k in r.evidence})
+    shown = {k: np.array([r.evidence.get(k, "") for _, r in simulated], dtype=object) for k in names}
+    levels, fired = triage_many(probs, shown, policy)
+    ids = [r.id for r in policy.rules]
+    for i, (_, result) in enumerate(simulated):
+        assert levels[i] == result.triage.level, (result.evidence, levels[i], result.triage.level)
+        expected = set(result.triage.rules) - {"default"}
+        assert {ids[j] for j in range(len(ids)) if fired[i, j]} >= expected

@@ -67,8 +67,7 @@ import numpy as np
 
 from . import structure
 from .evidence import EvidenceError, from_mapping
-from .inference import IMPOSSIBLE, PLAN_MIN_BATCH, Posterior
-from .reasoning import triage
+from .inference import IMPOSSIBLE, PLAN_MIN_BATCH
 
 #: Rows scored per chunk (and per engine call) unless told otherwise.
 DEFAULT_CHUNK_SIZE = 50_000
@@ -270,45 +269,6 @@ def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
     return {t: m[:n] for t, m in marg.items()}, p_e[:n]
 
 
-class _RowEvidence(Mapping):
-    """The evidence of row ``i`` as a read-only mapping ``{variable: state}`` (built lazily)."""
-
-    __slots__ = ("_shown", "_i")
-
-    def __init__(self, shown: dict[str, np.ndarray], i: int):
-        self._shown = shown
-        self._i = i
-
-    def __getitem__(self, name: str) -> str:
-        column = self._shown.get(name)
-        value = column[self._i] if column is not None else ""
-        if not value:
-            raise KeyError(name)
-        return value
-
-    def get(self, name: str, default=None):
-        column = self._shown.get(name)
-        value = column[self._i] if column is not None else ""
-        return value if value else default
-
-    def __iter__(self):
-        return (n for n in structure.NAMES if n in self._shown and self._shown[n][self._i])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-@dataclass(frozen=True)
-class _RankedPosterior(Posterior):
-    """A :class:`Posterior` whose ranking was computed for the whole chunk at once."""
-
-    order: tuple[str, ...] = ()
-
-    @property
-    def ranking(self) -> list[str]:
-        return list(self.order)
-
-
 def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
     """Triage a chunk of cases: the one place where batch scoring triages.
 
@@ -324,32 +284,27 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, dige
     Returns
     -------
     levels : numpy.ndarray of str, shape (n,)
-    reasons : list of tuple of str
-        Why each level was chosen (as :func:`popliteal.reasoning.triage` says).
+    rules : list of tuple of str
+        The ids of the rules that set each level (``("default",)`` when none fired), as
+        :func:`popliteal.reasoning.triage` gives them in ``Triage.rules``.
 
     Notes
     -----
-    Today a loop over :func:`popliteal.reasoning.triage`, one case at a time
-    (batch scoring calls it once per distinct row); a vectorised policy can
-    replace this function without touching the rest of :mod:`popliteal.batch`.
+    The policy is evaluated as array operations over the whole chunk
+    (:func:`popliteal.reasoning.triage_many`); the levels and rules are exactly those of the
+    one-patient path (a property test compares them on random patients).
     """
-    n = len(probs)
-    levels = np.full(n, None, dtype=object)
-    reasons: list[tuple[str, ...]] = [()] * n
-    if n == 0:
-        return levels, reasons
-    # The ranking of each case at once; ties keep structure order, as Posterior.ranking does.
-    ranks = np.argsort(-probs, axis=1, kind="stable")
-    names = np.array(structure.TARGETS, dtype=object)[ranks].tolist()
-    rows = probs.tolist()
-    shown = {k: list(v) for k, v in shown.items()}  # list indexing is faster than numpy's per cell
-    for i in range(n):
-        post = _RankedPosterior(evidence=_RowEvidence(shown, i), probabilities=dict(zip(structure.TARGETS, rows[i])),
-                                digest=digest, order=tuple(names[i]))
-        t = triage(post, policy)
-        levels[i] = t.level
-        reasons[i] = t.reasons
-    return levels, reasons
+    from .reasoning import triage_many
+
+    levels, fired = triage_many(probs, shown, policy)
+    by_level = {}
+    ids = np.array([r.id for r in policy.rules], dtype=object)
+    rules: list[tuple[str, ...]] = []
+    for i in range(len(levels)):
+        at = by_level.setdefault(levels[i], np.array([r.level == levels[i] for r in policy.rules], dtype=bool))
+        chosen = tuple(ids[fired[i] & at])
+        rules.append(chosen or (policy.default.id,))
+    return levels, rules
 
 
 class _Impossible:
@@ -538,6 +493,19 @@ def score_frame(model, frame):
     return out
 
 
+def draw_states(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Ancestral sampling: ``n`` patients drawn from the network, the state index of every variable."""
+    drawn: dict[str, np.ndarray] = {}
+    for var in structure.VARIABLES:
+        table = model.priors.nodes[var.name].table  # (card, *parent_cards)
+        probs = table[(slice(None), *(drawn[p] for p in var.parents))].T if var.parents else \
+            np.broadcast_to(table, (n, table.shape[0]))
+        cum = np.cumsum(probs, axis=1)
+        u = rng.random(n)[:, None] * cum[:, -1:]
+        drawn[var.name] = np.minimum((u >= cum).sum(axis=1), len(var.states) - 1)
+    return drawn
+
+
 def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3, soft: float = 0.0,
                    columns=None):
     """Synthetic cases drawn from the network, as a frame of text cells (for demos, tests, benchmarks).
@@ -553,14 +521,7 @@ def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3
 
     columns = tuple(columns) if columns is not None else tuple(
         n_ for n_ in structure.NAMES if n_ not in structure.TARGETS)
-    drawn: dict[str, np.ndarray] = {}
-    for var in structure.VARIABLES:
-        table = model.priors.nodes[var.name].table  # (card, *parent_cards)
-        probs = table[(slice(None), *(drawn[p] for p in var.parents))].T if var.parents else \
-            np.broadcast_to(table, (n, table.shape[0]))
-        cum = np.cumsum(probs, axis=1)
-        u = rng.random(n)[:, None] * cum[:, -1:]
-        drawn[var.name] = np.minimum((u >= cum).sum(axis=1), len(var.states) - 1)
+    drawn = draw_states(model, n, rng)
     frame = {}
     for name in columns:
         states = np.array(structure.BY_NAME[name].states, dtype=object)

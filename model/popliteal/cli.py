@@ -353,7 +353,7 @@ def cmd_score(args) -> int:
         _quiet_stdout()
         return 0
     except KeyboardInterrupt:
-        sys.stderr.write(f"popliteal: error: interrupted (Ctrl-C); {where} not written\n")
+        sys.stderr.write(f"popliteal: interrupted (Ctrl-C); {where} not written\n")
         return 130
     except Interrupted as exc:
         import signal

@@ -68,10 +68,13 @@ RED_FLAGS: dict[str, tuple[str, ...]] = {
     "breathlessness": ("pulmonary_embolism", "dvt"),
     "calf_swelling": ("dvt",),
     "calf_tenderness": ("dvt",),
+    "calf_pain": ("dvt",),
 }
 
-#: Variables one can ask about: every risk factor and finding (causes are never observed).
-ASKABLE: tuple[str, ...] = tuple(n for n in structure.NAMES if n not in structure.TARGETS)
+#: Variables one can ask about: every risk factor and finding (causes are never observed, and
+#: whether a condition is present needs imaging: it can be given as evidence, never asked).
+ASKABLE: tuple[str, ...] = tuple(n for n in structure.NAMES
+                                 if structure.BY_NAME[n].kind in (structure.RISK_FACTOR, structure.FINDING))
 
 #: A question whose expected reduction of uncertainty is below this many bits is not worth
 #: asking (listed by ``next`` as such, never asked by the interview unless it is a red flag).

@@ -11,6 +11,8 @@ import contextlib
 from pathlib import Path
 
 from . import structure
+from .priors import POSTERIOR_CONDITIONS
+from .reasoning import holds
 
 STYLE = Path(__file__).with_name("popliteal.mplstyle")
 
@@ -245,7 +247,8 @@ NETWORK_FONT = 8.5
 #: Box colours by kind (no result), and the colour maps that shade a node by its probability.
 KIND_COLOURS = {"risk_factor": "#fee08b", "presence": "#f0f0f0", "cause": "#d9ef8b", "complication": "#fdae61",
                 "finding": "#e0ecf4"}
-KIND_CMAPS = {"risk_factor": "YlOrBr", "cause": "Reds", "complication": "Reds", "finding": "Blues"}
+KIND_CMAPS = {"risk_factor": "YlOrBr", "presence": "Greys", "cause": "Reds", "complication": "Reds",
+              "finding": "Blues"}
 
 
 def _node_probability(result, name):
@@ -617,27 +620,32 @@ def _scale_to_data(ax, probs, causes, policy, cases) -> float:
     peak = {c: float(np.nanmax(probs[c])) if np.isfinite(np.asarray(probs[c], float)).any() else 0.0
             for c in causes}
     top = max(peak.values(), default=0.0)
-    drawn = []
+    drawn = []  # (rule, cause, threshold) of each probability threshold that bears on the plot
+    soft = getattr(policy, "soft_evidence_threshold", 0.5)
     for rule in getattr(policy, "rules", ()):
-        if rule.cause not in peak or rule.threshold > 2 * peak[rule.cause]:
-            continue
-        if not any(all(case.get(k) == v for k, v in rule.when.items()) for case in cases):
-            continue
-        drawn.append(rule)
-        top = max(top, rule.threshold)
+        on_evidence = [c for c in rule.when if c.kind not in POSTERIOR_CONDITIONS and c.kind != "leading"]
+        for cond in rule.when:
+            if cond.kind not in ("posterior_at_least", "posterior_any_at_least"):
+                continue
+            for cause, threshold in cond.items:
+                if cause not in peak or threshold > 2 * peak[cause]:
+                    continue
+                if not any(all(holds(c, {}, case, "", soft) for c in on_evidence) for case in cases):
+                    continue
+                drawn.append((rule, cause, threshold))
+                top = max(top, threshold)
     top = min(1.0, max(0.02, top * 1.15))
     ax.set_ylim(0, top)
     lines: dict[float, list] = {}  # one line per threshold value, naming every rule at it
-    for rule in drawn:
-        lines.setdefault(rule.threshold, []).append(rule)
-    for value, rules in lines.items():
-        causes_at = list(dict.fromkeys(r.cause for r in rules))
+    for item in drawn:
+        lines.setdefault(item[2], []).append(item)
+    for value, items in lines.items():
+        causes_at = list(dict.fromkeys(cause for _, cause, _ in items))
         colour = CAUSE_LINE_COLOURS[causes_at[0]] if len(causes_at) == 1 else "#555555"
         ax.axhline(value, color=colour, linestyle=(0, (1, 2)), lw=1.2, zorder=1)
-        groups: dict[str, list[str]] = {}  # "urgent threshold 5%" -> the causes it applies to
-        for rule in rules:
-            given = "".join(f" if {_pretty(k)}={v}" for k, v in rule.when.items())
-            groups.setdefault(f"{rule.level} threshold {value:.0%}{given}", []).append(_pretty(rule.cause))
+        groups: dict[str, list[str]] = {}  # "urgent threshold 5% (dvt_probable)" -> the causes it applies to
+        for rule, cause, _ in items:
+            groups.setdefault(f"{rule.level} threshold {value:.0%} ({rule.id})", []).append(_pretty(cause))
         text = "; ".join(f"{head}: {', '.join(dict.fromkeys(names))}" for head, names in groups.items())
         ax.annotate(text, (0.005, value),
                     xycoords=("axes fraction", "data"), xytext=(2, 2), textcoords="offset points", fontsize=7,

@@ -270,3 +270,78 @@ def sensitivity(model, vignettes: Iterable[Vignette]) -> "Any":
                          "evidence_type": par.evidence, "p_base": base, "p_low": float(lo), "p_high": float(hi),
                          "swing": float(abs(hi - lo)) if np.isfinite(lo) and np.isfinite(hi) else float("nan")})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# Triage of simulated presenters (the model's own world)
+# ---------------------------------------------------------------------------
+
+#: Causes that get better on their own: a presenter with only these should be able to reach self-care.
+SELF_LIMITING = ("growing_pains", "hamstring_tendinopathy", "popliteus_tendinopathy")
+#: Questions about the calf that decide a suspected thrombosis (NICE NG158: a swollen or painful leg).
+CALF_QUESTIONS = ("calf_swelling", "calf_tenderness", "calf_pain")
+
+
+def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1.0,
+                    always_ask: Iterable[str] = ()) -> "Any":
+    """Triage of ``n`` presenters drawn from the network, shown only risk factors and findings.
+
+    Each presenter's causes are drawn with everything else (ancestral sampling); the model then
+    sees every risk factor and finding (``answered=1``) or each with probability ``answered``,
+    plus the ``always_ask`` questions. This tests the triage policy against the model's own
+    assumptions, not real-world accuracy.
+
+    Returns a frame with one row per presenter: the true state of each cause, ``age_group``,
+    ``asked`` (how many questions were answered), whether the calf was asked about, and the
+    ``triage`` level.
+    """
+    import pandas as pd
+
+    from .batch import draw_states, score_frame
+
+    drawn = draw_states(model, n, rng)
+    askable = [name for name in structure.NAMES
+               if structure.BY_NAME[name].kind in (structure.RISK_FACTOR, structure.FINDING)]
+    always = set(always_ask)
+    cells = {}
+    for name in askable:
+        states = np.array(structure.BY_NAME[name].states, dtype=object)
+        keep = rng.random(n) < answered if name not in always else np.ones(n, dtype=bool)
+        cells[name] = np.where(keep, states[drawn[name]], "")
+    frame = pd.DataFrame(cells)
+    scored = score_frame(model, frame)
+    out = pd.DataFrame({t: drawn[t] == 0 for t in structure.TARGETS})
+    out["age_group"] = np.array(structure.AGE_GROUPS, dtype=object)[drawn["age_group"]]
+    out["recent_trauma"] = drawn["recent_trauma"] == 0
+    out["asked"] = (frame != "").sum(axis=1).to_numpy()
+    out["calf_asked"] = (frame[list(CALF_QUESTIONS)] != "").any(axis=1).to_numpy()
+    out["findings_asked"] = (frame[list(structure.FINDINGS)] != "").any(axis=1).to_numpy()
+    out["triage"] = scored["triage"].to_numpy()
+    return out
+
+
+def triage_summary(sim) -> dict[str, float]:
+    """The clinical review's measures on a :func:`simulate_triage` frame."""
+    urgent = sim["triage"].isin(["urgent", "emergency"])
+    dangerous = sim["dvt"] | sim["pulmonary_embolism"]
+    causes = sim[list(structure.TARGETS)]
+    only_self_limiting = causes[list(SELF_LIMITING)].any(axis=1) & ~causes.drop(columns=list(SELF_LIMITING)).any(axis=1)
+    no_cause = ~causes.any(axis=1)
+    old = sim["age_group"] == "over_60"
+    calf = dangerous & sim["calf_asked"]
+
+    def share(mask, of):
+        return float((mask & of).sum() / of.sum()) if of.sum() else float("nan")
+
+    return {
+        "presenters": int(len(sim)),
+        "dvt_or_pe": int(dangerous.sum()),
+        "dvt_or_pe_below_urgent": share(~urgent, dangerous),
+        "dvt_or_pe_below_urgent_calf_asked": share(~urgent, calf),
+        "dvt_or_pe_sent_home": share(sim["triage"] == "self_care", dangerous),
+        "only_self_limiting": int(only_self_limiting.sum()),
+        "only_self_limiting_sent_to_doctor": share(sim["triage"] != "self_care", only_self_limiting),
+        "no_modelled_cause_urgent": share(urgent, no_cause),
+        # the Ottawa knee rule sends every over-60 after trauma for an X-ray: left out here
+        "over_60_no_findings_urgent": share(urgent, old & ~sim["findings_asked"] & ~sim["recent_trauma"]),
+    }
