@@ -393,6 +393,22 @@ def _shape(var: Variable) -> tuple[int, ...]:
     return (len(var.states), *(len(structure.BY_NAME[p].states) for p in var.parents))
 
 
+def _distribution(ctx: _Ctx, entry: dict[str, Any], where: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """The ``probabilities`` of every state of the node (summing to 1) and the ``range`` mapping."""
+    var = ctx.var
+    probs = _mapping(ctx, entry["probabilities"], f"{where}.probabilities")
+    if set(probs) != set(var.states):
+        raise ctx.fail(f"{where}.probabilities", f"must give exactly the states {', '.join(var.states)}")
+    values = {s: _probability(ctx, probs[s], f"{where}.probabilities.{s}") for s in var.states}
+    total = sum(values.values())
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise ctx.fail(f"{where}.probabilities", f"sums to {total!r}, not 1 within {SUM_TOLERANCE}")
+    ranges = _mapping(ctx, entry.get("range"), f"{where}.range") if entry.get("range") is not None else None
+    if ranges is None:
+        raise ctx.fail(f"{where}.range", "missing")
+    return values, ranges
+
+
 def _load_table(ctx: _Ctx, data: dict[str, Any]):
     var = ctx.var
     _forbid(ctx, data, ("leak", "causes", "baseline", "odds_ratios", "scaled_by"), "table")
@@ -424,16 +440,7 @@ def _load_table(ctx: _Ctx, data: dict[str, Any]):
         if combo in by_combo:
             raise ctx.fail(f"{where}.given", f"duplicate of rows[{by_combo[combo]}]")
         by_combo[combo] = i
-        probs = _mapping(ctx, row["probabilities"], f"{where}.probabilities")
-        if set(probs) != set(var.states):
-            raise ctx.fail(f"{where}.probabilities", f"must give exactly the states {', '.join(var.states)}")
-        values = {s: _probability(ctx, probs[s], f"{where}.probabilities.{s}") for s in var.states}
-        total = sum(values.values())
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            raise ctx.fail(f"{where}.probabilities", f"sums to {total!r}, not 1 within {SUM_TOLERANCE}")
-        ranges = _mapping(ctx, row.get("range"), f"{where}.range") if row.get("range") is not None else None
-        if ranges is None:
-            raise ctx.fail(f"{where}.range", "missing")
+        values, ranges = _distribution(ctx, row, where)
         label = ",".join(f"{p}={s}" for p, s in given.items()) or "prior"
         covered = ["yes"] if binary else list(var.states)
         start = len(parameters)
@@ -576,16 +583,7 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
         entry = _mapping(ctx, entry, where)
         required = {"probabilities"} | ({"parent"} if label != "leak" else set())
         _check_keys(ctx, entry, where, required, required | _SOURCE_FIELDS)
-        probs = _mapping(ctx, entry["probabilities"], f"{where}.probabilities")
-        if set(probs) != set(var.states):
-            raise ctx.fail(f"{where}.probabilities", f"must give exactly the states {', '.join(var.states)}")
-        values = {s: _probability(ctx, probs[s], f"{where}.probabilities.{s}") for s in var.states}
-        total = sum(values.values())
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            raise ctx.fail(f"{where}.probabilities", f"sums to {total!r}, not 1 within {SUM_TOLERANCE}")
-        ranges = _mapping(ctx, entry.get("range"), f"{where}.range") if entry.get("range") is not None else None
-        if ranges is None:
-            raise ctx.fail(f"{where}.range", "missing")
+        values, ranges = _distribution(ctx, entry, where)
         for state in var.states:
             if state not in ranges:
                 raise ctx.fail(f"{where}.range.{state}", "missing")
