@@ -44,7 +44,7 @@ def random_node(var: structure.Variable, rng: np.random.Generator) -> dict:
         doc["rows"] = [{"given": dict(zip(var.parents, combo)), **_distribution(var, rng)} for combo in combos]
     elif var.states != structure.YES_NO:
         doc["kind"] = "mixture"
-        doc["leak"] = _distribution(var, rng)
+        doc["leak"] = {**_distribution(var, rng), "weight": _prob(rng, 0.05, 1.0), "weight_range": [0.0, 1.0]}
         doc["causes"] = [{"parent": p.name, **_distribution(var, rng)} for p in parents]
     elif binary_parents:
         doc["kind"] = "noisy_or"

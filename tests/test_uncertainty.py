@@ -185,6 +185,7 @@ def narrow(directory, rel=0.01):
         elif doc["kind"] == "mixture":
             for entry in [doc["leak"], *doc["causes"]]:
                 entry["range"] = {s: tight(v, 1.0) for s, v in entry["probabilities"].items()}
+            doc["leak"]["weight_range"] = tight(doc["leak"]["weight"], 1.0)
         else:
             doc["baseline"]["range"] = tight(doc["baseline"]["probability"], 1.0)
             for entry in doc["odds_ratios"]:

@@ -567,9 +567,11 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
 def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
     """A multi-state finding shared by several causes: the mixture of their state distributions.
 
-    ``P(state | parents) = (d_leak(state) + sum_i d_i(state)) / (1 + n_active)`` over the active
+    ``P(state | parents) = (w d_leak(state) + sum_i d_i(state)) / (w + n_active)`` over the active
     (``yes``) parents ``i``: the finding reports one of the conditions present, each equally likely to
-    set it, or a cause outside the model (the leak). Each ``d`` lists every state with its range.
+    set it, or a cause outside the model (the leak) with weight ``w`` (``leak.weight``, below 1: an
+    unmodelled cause sets the finding less often than a modelled one that is present). Each ``d``
+    lists every state with its range; with no cause present the finding follows ``d_leak``.
     """
     var = ctx.var
     _forbid(ctx, data, ("rows", "baseline", "odds_ratios", "scaled_by"), "mixture")
@@ -581,7 +583,7 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
 
     def distribution(entry: Any, where: str, label: str) -> None:
         entry = _mapping(ctx, entry, where)
-        required = {"probabilities"} | ({"parent"} if label != "leak" else set())
+        required = {"probabilities"} | ({"parent"} if label != "leak" else {"weight", "weight_range"})
         _check_keys(ctx, entry, where, required, required | _SOURCE_FIELDS)
         values, ranges = _distribution(ctx, entry, where)
         for state in var.states:
@@ -593,6 +595,10 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
     if "leak" not in data:
         raise ctx.fail("leak", "missing")
     distribution(data["leak"], "leak", "leak")
+    leak = _mapping(ctx, data["leak"], "leak")
+    weight = _probability(ctx, leak["weight"], "leak.weight")
+    if weight <= 0:
+        raise ctx.fail("leak.weight", f"must be > 0, got {weight!r}")
     causes = data.get("causes")
     if not isinstance(causes, list):
         raise ctx.fail("causes", "missing or not a list")
@@ -606,6 +612,8 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
             raise ctx.fail(f"{where}.parent", f"{parent!r} repeats an earlier entry")
         slot[parent] = len(parameters)
         distribution(entry, where, f"cause[{parent}]")
+    parameters.append(_sourced(ctx, {**leak, "range": leak["weight_range"]}, "leak", f"{var.name}.leak_weight",
+                               weight, "probability", leak["weight_range"]))
     missing = [p for p in var.parents if p not in slot]
     if missing:
         raise ctx.fail("causes", f"no entry for parent {missing[0]!r}")
@@ -619,8 +627,9 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
             d = values[..., start:start + k]
             return d / d.sum(axis=-1, keepdims=True)
 
-        total = np.broadcast_to(dist(0).reshape(lead + (k,) + (1,) * n_par), lead + shape).copy()
-        count = np.ones(lead + (1,) + shape[1:])
+        w = values[..., -1].reshape(lead + (1,) * (n_par + 1))
+        total = np.broadcast_to(w * dist(0).reshape(lead + (k,) + (1,) * n_par), lead + shape).copy()
+        count = np.broadcast_to(w, lead + (1,) + shape[1:]).copy()
         for axis, parent in enumerate(var.parents):
             on = np.zeros(2)
             on[0] = 1.0  # parent state index 0 is "yes"

@@ -229,7 +229,9 @@ def _build(priors: Priors) -> ParameterDistributions:
         node = priors.nodes[var.name]
         start = len(names)
         multi = node.kind in ("table", "mixture") and var.states != structure.YES_NO
-        for p in node.parameters:
+        # the entries of a multi-state distribution end in "=state"; others (a mixture's leak weight) are Beta
+        in_rows = [multi and "=" in p.name and p.name.rsplit("=", 1)[1] in var.states for p in node.parameters]
+        for p, in_row in zip(node.parameters, in_rows):
             names.append(p.name)
             value.append(p.value)
             low.append(p.low)
@@ -239,14 +241,14 @@ def _build(priors: Priors) -> ParameterDistributions:
             elif p.scale == "odds_ratio":
                 kind.append(LOGNORMAL)
             else:
-                kind.append(DIRICHLET if multi else BETA)
+                kind.append(DIRICHLET if in_row else BETA)
         if multi:
             k = len(var.states)
-            if len(node.parameters) % k or any(
-                    not node.parameters[i].name.endswith(f"={var.states[i % k]}") for i in range(len(node.parameters))):
+            members = [start + i for i, in_row in enumerate(in_rows) if in_row]
+            if len(members) % k or any(not names[j].endswith(f"={var.states[n % k]}") for n, j in enumerate(members)):
                 raise AssertionError(f"{var.name}: a multi-state row must list every state in order")
-            for row in range(start, len(names), k):
-                dirichlet_rows.append(list(range(row, row + k)))
+            for row in range(0, len(members), k):
+                dirichlet_rows.append(members[row:row + k])
         slices[var.name] = slice(start, len(names))
     kind_a = np.array(kind)
     value_a, low_a, high_a = (np.array(x, dtype=float) for x in (value, low, high))
