@@ -44,7 +44,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import popliteal
 from popliteal import atomic, structure
 from popliteal.cli import main
-from popliteal.evidence import EvidenceError
 from popliteal.inference import ImpossibleEvidence
 from popliteal.priors import PriorsError, load_priors
 from popliteal.scenario_file import ScenarioError, load_scenario

@@ -7,7 +7,6 @@ network, with hard and soft evidence.
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import popliteal
 from popliteal import safeyaml, structure
 from popliteal.cli import main
 from popliteal.evidence import Evidence, EvidenceError, from_mapping, parse_items

@@ -191,12 +191,9 @@ def cmd_query(args) -> int:
     mpe = model.mpe(evidence) if args.mpe else None
     marginals = model.marginals(evidence, targets) if targets else None
     if args.plot is not None:
-        draw = None
-        if marginals is not None:
-            from .plotting import plot_query
+        from .plotting import plot_query
 
-            def draw():
-                return plot_query(result, marginals)
+        draw = (lambda: plot_query(result, marginals)) if marginals is not None else None
         _write_plot(result, args.plot, draw)
     if args.json:
         out = _reasoning.decorate(result.to_dict(), scenario, mpe)
