@@ -160,35 +160,14 @@ def pyagrum_query(gum, ie, evidence: dict, targets) -> list[float]:
     return [ie.posterior(t)[0] for t in targets]
 
 
-def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """Pairs of risk-factor states the model holds impossible (a pregnant man, ...), found by asking it."""
-    import itertools
-
-    from popliteal import structure
-    from popliteal.inference import ImpossibleEvidence
-
-    items = [(v.name, s) for v in structure.VARIABLES if v.kind == "risk_factor" for s in v.states]
-    found = []
-    for (a, sa), (b, sb) in itertools.combinations(items, 2):
-        if a == b:
-            continue
-        try:
-            model.posterior({a: sa})
-            model.posterior({b: sb})
-            model.posterior({a: sa, b: sb})
-        except ImpossibleEvidence:
-            found.append(((a, sa), (b, sb)))
-            if len(found) == limit:
-                break
-    return found
-
-
 def messy_csv(model, cases, path: Path, rng: np.random.Generator) -> dict[str, int]:
     """Write ``cases`` to ``path`` as messy real files are: impossible rows, bad values, duplicates, ragged rows."""
+    from popliteal import batch
+
     frame = cases.copy()
     n = len(frame)
     counts = {}
-    pairs = impossible_pairs(model)
+    pairs = batch.impossible_pairs(model)
     rows = rng.choice(n, int(n * MESSY["impossible"]), replace=False)
     for k, i in enumerate(rows):
         (a, sa), (b, sb) = pairs[k % len(pairs)]

@@ -294,28 +294,6 @@ def test_cli_score_bad_input_exits_2_with_one_line(tmp_path):
 # --- duplicates, impossible rows, the triage seam (issue 11) --------------------------------------
 
 
-def _impossible_pairs(model, limit=4):
-    """Pairs of risk-factor states that the model holds impossible, found by asking it (not hard-coded)."""
-    import itertools
-
-    from popliteal.inference import ImpossibleEvidence
-
-    items = [(v.name, s) for v in structure.VARIABLES if v.kind == "risk_factor" for s in v.states]
-    found = []
-    for (a, sa), (b, sb) in itertools.combinations(items, 2):
-        if a == b:
-            continue
-        try:
-            model.posterior({a: sa})
-            model.posterior({b: sb})
-            model.posterior({a: sa, b: sb})
-        except ImpossibleEvidence:
-            found.append(((a, sa), (b, sb)))
-            if len(found) == limit:
-                break
-    return found
-
-
 class _CountingEngine:
     """Wraps the model's engine and records the batch size of every call."""
 
@@ -353,7 +331,7 @@ def test_duplicate_rows_are_scored_once_and_scattered_back_in_order(model, monke
 def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model, monkeypatch):
     from popliteal.inference import ImpossibleEvidence
 
-    pairs = _impossible_pairs(model)
+    pairs = batch.impossible_pairs(model)
     assert pairs, "the model holds no pair of risk-factor states impossible"
     rng = np.random.default_rng(8)
     frame = batch.simulate_cases(model, 300, rng, observe=0.3, soft=0.1)
@@ -612,6 +590,6 @@ def pool(model):
     frame = batch.simulate_cases(model, 12, np.random.default_rng(12), observe=0.4, soft=0.3)
     frame.iloc[3] = ""
     frame.iloc[5, 0] = "maybe"
-    (a, sa), (b, sb) = _impossible_pairs(model, limit=1)[0]
+    (a, sa), (b, sb) = batch.impossible_pairs(model, limit=1)[0]
     frame.loc[7, [a, b]] = [sa, sb]
     return frame

@@ -506,6 +506,32 @@ def draw_states(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarray
     return drawn
 
 
+def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """Pairs of risk-factor states the model holds impossible (a pregnant man, ...), found by asking it.
+
+    Each state alone is possible and the pair is not; for messy test files and benchmarks, so
+    that no impossible combination is hard-coded.
+    """
+    import itertools
+
+    from .inference import ImpossibleEvidence
+
+    items = [(v.name, s) for v in structure.VARIABLES if v.kind == structure.RISK_FACTOR for s in v.states]
+    found = []
+    for (a, sa), (b, sb) in itertools.combinations(items, 2):
+        if a == b:
+            continue
+        try:
+            model.posterior({a: sa})
+            model.posterior({b: sb})
+            model.posterior({a: sa, b: sb})
+        except ImpossibleEvidence:
+            found.append(((a, sa), (b, sb)))
+            if len(found) == limit:
+                break
+    return found
+
+
 def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3, soft: float = 0.0,
                    columns=None):
     """Synthetic cases drawn from the network, as a frame of text cells (for demos, tests, benchmarks).
