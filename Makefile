@@ -51,6 +51,7 @@ golden: venv
 
 figures: venv
 	MPLBACKEND=Agg $(BIN)/python scripts/make_figures.py
+	MPLBACKEND=Agg $(BIN)/python scripts/make_architecture.py
 
 benchmark: test-venv
 	$(BIN)/python scripts/benchmark.py

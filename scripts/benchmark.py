@@ -119,7 +119,7 @@ class PgmpyEngine:
 
     A query with virtual (soft) evidence changes the engine's own copy of the
     network in pgmpy 1.1, so such a query gets a fresh engine, as
-    :func:`popliteal.network.reference_query` does.
+    :func:`popliteal.network.bayesnet.reference_query` does.
     """
 
     def __init__(self, model):
@@ -132,9 +132,9 @@ class PgmpyEngine:
 
     def query(self, evidence: dict, targets) -> None:
         """Every target's marginal (hard evidence; soft cells as virtual evidence)."""
-        from popliteal import structure
-        from popliteal.evidence import from_mapping
-        from popliteal.network import _import_pgmpy
+        from popliteal.network import structure
+        from popliteal.engine.evidence import from_mapping
+        from popliteal.network.bayesnet import _import_pgmpy
 
         ev = from_mapping(evidence)
         _, tabular = _import_pgmpy()
@@ -147,7 +147,7 @@ class PgmpyEngine:
 
 
 def pyagrum_query(gum, ie, evidence: dict, targets) -> list[float]:
-    from popliteal.evidence import from_mapping
+    from popliteal.engine.evidence import from_mapping
 
     ev = from_mapping(evidence)
     ie.eraseAllEvidence()
@@ -205,7 +205,7 @@ def score_peak_memory(model, rows: int, folder: Path) -> tuple[float, float]:
             part.to_csv(out, index=False, header=start == 0, lineterminator="\n")
     # The peak RSS of the scoring process itself: Linux's VmHWM (ru_maxrss would count the benchmark's own
     # memory, which a child inherits at fork and keeps across exec); ru_maxrss elsewhere.
-    code = ("import resource, sys, time; from pathlib import Path; from popliteal.cli import main; "
+    code = ("import resource, sys, time; from pathlib import Path; from popliteal.cli.main import main; "
             "t = time.perf_counter(); rc = main(sys.argv[1:]); t = time.perf_counter() - t; "
             "status = Path('/proc/self/status'); "
             "hwm = [line.split()[1] for line in status.read_text().splitlines() if line.startswith('VmHWM')] "
@@ -227,8 +227,9 @@ def main(argv=None) -> int:
     header = machine()
 
     import popliteal
-    from popliteal import batch, structure
-    from popliteal.export import export
+    from popliteal import batch
+    from popliteal.network import structure
+    from popliteal.network.export import export
 
     targets = list(structure.TARGETS)
     model = popliteal.load()

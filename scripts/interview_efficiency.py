@@ -4,12 +4,12 @@ For every vignette in ``tests/vignettes`` the *target* is the model's own answer
 vignette's full evidence: its leading cause and its triage level. Two strategies then
 collect the same evidence one answer at a time, starting from nothing:
 
-- **interview**: ``popliteal interview``'s logic (:class:`popliteal.interview.Interview`)
+- **interview**: ``popliteal interview``'s logic (:class:`popliteal.clinic.interview.Interview`)
   asks its best question; the answer is taken from the vignette, and a variable the
   vignette does not mention is skipped (it is not asked again). It runs until it stops
   by itself (settled, or nothing left worth asking).
 - **fixed order**: the vignette's own variables in structure order
-  (``popliteal.structure.VARIABLES``), all of them answered. This strategy knows which
+  (``popliteal.network.structure.VARIABLES``), all of them answered. This strategy knows which
   variables the vignette mentions, which the interview does not.
 
 "Needed" is the number of answers after which the running leading cause and triage
@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "model"))
 
 import popliteal  # noqa: E402
-from popliteal import safeyaml, structure  # noqa: E402
-from popliteal.evidence import from_mapping  # noqa: E402
-from popliteal.interview import SETTLE_PROBABILITY, Interview  # noqa: E402
+from popliteal.network import structure  # noqa: E402
+from popliteal.common import safeyaml
+from popliteal.engine.evidence import from_mapping  # noqa: E402
+from popliteal.clinic.interview import SETTLE_PROBABILITY, Interview  # noqa: E402
 
 VIGNETTES = ROOT / "tests" / "vignettes"
 

@@ -17,7 +17,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import popliteal  # noqa: E402
-from popliteal.plotting import plot_network, plot_parameters, save  # noqa: E402
+from popliteal.present.figures import plot_network, plot_parameters, save  # noqa: E402
 
 OUT = ROOT / "docs" / "figures"
 EXAMPLE = {"age": 67, "long_travel": "yes", "calf_swelling": "yes", "calf_tenderness": "yes"}

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "model"))
 
 import popliteal  # noqa: E402
-from popliteal import structure, validation  # noqa: E402
-from popliteal.priors import LEVELS  # noqa: E402
+from popliteal.clinic import validation  # noqa: E402
+from popliteal.network import structure
+from popliteal.network.priors import LEVELS  # noqa: E402
 
 SCENARIOS = {
     "every question answered": dict(answered=1.0),

@@ -32,8 +32,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import popliteal  # noqa: E402
 import simulate_triage  # noqa: E402  (scripts/, on the path as this script's folder)
-from popliteal import validation  # noqa: E402
-from popliteal.plotting import style  # noqa: E402
+from popliteal.clinic import validation  # noqa: E402
+from popliteal.present.figures import style  # noqa: E402
 
 DOCS = ROOT / "docs"
 VIGNETTES = ROOT / "tests" / "vignettes"

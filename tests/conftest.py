@@ -28,7 +28,7 @@ PRIORS = ROOT / "priors"
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache_dir(tmp_path_factory):
-    """Keep the compiled-model cache (``popliteal.cache``) of the tests, CLI subprocesses included,
+    """Keep the compiled-model cache (``popliteal.network.cache``) of the tests, CLI subprocesses included,
     out of the user's home: ``$POPLITEAL_CACHE_DIR`` points to a temporary folder."""
     with pytest.MonkeyPatch.context() as patch:
         path = tmp_path_factory.mktemp("popliteal-cache")

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from popliteal import safeyaml, structure
+from popliteal.common import safeyaml
+
+from popliteal.network import structure
 
 BUNDLED = Path(__file__).resolve().parents[1] / "priors"
 _PROVENANCE = {"source": "team_estimate", "evidence": "estimate", "reasoning": "random test value"}

@@ -42,11 +42,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import popliteal
-from popliteal import atomic, structure
-from popliteal.cli import main
-from popliteal.inference import ImpossibleEvidence
-from popliteal.priors import PriorsError, load_priors
-from popliteal.scenario_file import ScenarioError, load_scenario
+from popliteal.common import atomic
+from popliteal.network import structure
+from popliteal.cli.main import main
+from popliteal.engine.inference import ImpossibleEvidence
+from popliteal.network.priors import PriorsError, load_priors
+from popliteal.explore.scenario_file import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
@@ -241,7 +242,7 @@ TYPE_SWAPS = [5, "x", [], {}, None, [1, [2]], {"a": {"b": []}}, 1e308, True]
 
 def _swap_a_field(text: str, rng, value) -> str:
     """Replace the value of one top-level field (or one field of a list item) by ``value``."""
-    from popliteal import safeyaml
+    from popliteal.common import safeyaml
 
     doc = safeyaml.load_text(text, "x.yaml")
     keys = list(doc)
@@ -326,7 +327,7 @@ json_values = st.recursive(
                                 json_values, max_size=5),
        extra=st.dictionaries(st.sampled_from(["title", "notes", "id", "evidense", "x"]), json_values, max_size=2))
 def test_random_scenario_file_is_valid_or_one_line(evidence, extra):
-    from popliteal import safeyaml
+    from popliteal.common import safeyaml
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "case.yaml"

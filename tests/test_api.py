@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from popliteal import structure
-from popliteal.evidence import EvidenceError
-from popliteal.inference import ImpossibleEvidence
-from popliteal.scenarios import Comparison, Grid, Sweep, Trajectory, batch_posteriors
+from popliteal.network import structure
+from popliteal.engine.evidence import EvidenceError
+from popliteal.engine.inference import ImpossibleEvidence
+from popliteal.explore.scenarios import Comparison, Grid, Sweep, Trajectory, batch_posteriors
 from test_inference_exact import evidence_strategy
 
 matplotlib.use("Agg")
@@ -297,7 +297,7 @@ def test_parameters_frame_lists_every_sourced_number(model):
 
 def test_query_many_equals_query_case_by_case(model):
 
-    from popliteal import structure
+    from popliteal.network import structure
 
     cases = [{"age": 67, "long_travel": "yes", "calf_swelling": "yes"}, {"calf_swelling": "yes:0.7"},
              {}, {"age": 67, "long_travel": "yes", "calf_swelling": "yes"}, {"calf_swelling": "maybe"}]
@@ -312,7 +312,7 @@ def test_query_many_equals_query_case_by_case(model):
 
 
 def test_query_many_refuses_an_unknown_variable(model):
-    from popliteal.evidence import EvidenceError
+    from popliteal.engine.evidence import EvidenceError
 
     with pytest.raises(EvidenceError, match="unknown variable 'calf_swellin'; did you mean calf_swelling"):
         model.query_many([{"calf_swellin": "yes"}])

@@ -21,8 +21,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from popliteal import batch, structure
-from popliteal.evidence import from_mapping
+from popliteal import batch
+
+from popliteal.network import structure
+from popliteal.engine.evidence import from_mapping
 
 EXE = [sys.executable, "-m", "popliteal"]
 P_COLUMNS = [f"p_{t}" for t in structure.TARGETS]
@@ -329,7 +331,7 @@ def test_duplicate_rows_are_scored_once_and_scattered_back_in_order(model, monke
 
 
 def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model, monkeypatch):
-    from popliteal.inference import ImpossibleEvidence
+    from popliteal.engine.inference import ImpossibleEvidence
 
     pairs = batch.impossible_pairs(model)
     assert pairs, "the model holds no pair of risk-factor states impossible"
@@ -354,16 +356,18 @@ def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model,
 
 
 def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
-    """Batch scoring triages through ``batch.triage_rows`` only, once per distinct row."""
+    """Batch scoring triages through ``scoring.triage_rows`` only, once per distinct row."""
+    from popliteal.clinic import scoring
+
     frame = pd.DataFrame({"calf_swelling": ["yes", "no", "yes", "", "yes"], "age": ["70", "30", "70", "", "70"]})
     calls = []
-    real = batch.triage_rows
+    real = scoring.triage_rows
 
     def spy(probs, shown, policy, digest=""):
         calls.append(len(probs))
         return real(probs, shown, policy, digest)
 
-    monkeypatch.setattr(batch, "triage_rows", spy)
+    monkeypatch.setattr(scoring, "triage_rows", spy)
     out = batch.score_frame(model, frame)
     assert calls == [3]
     for i, row in frame.iterrows():

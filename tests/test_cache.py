@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 import popliteal
-from popliteal import cache, structure
-from popliteal.priors import PriorsError
+from popliteal.network import cache
+from popliteal.network import structure
+from popliteal.network.priors import PriorsError
 
 PRIORS = Path(__file__).resolve().parents[1] / "priors"
 CASES = [{}, {"age_group": "over_60", "calf_swelling": "yes", "calf_tenderness": "yes"},
@@ -233,7 +234,7 @@ def test_validate_priors_never_uses_the_cache(cache_dir):
 
 
 def test_a_query_from_the_cache_reads_no_yaml(cache_dir, priors_copy):
-    code = ("import sys, io, contextlib\nfrom popliteal.cli import main\n"
+    code = ("import sys, io, contextlib\nfrom popliteal.cli.main import main\n"
             f"args = ['query', '--priors', {str(priors_copy)!r}, '-e', 'calf_swelling=yes', '--json']\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(args) == 0\n"
             "print(sorted(m for m in ('yaml', 'pgmpy', 'matplotlib', 'scipy') if m in sys.modules))")
@@ -297,7 +298,7 @@ def test_a_new_dataclass_field_still_hits_the_cache(cache_dir, priors_copy, monk
     """Issue 12: a field added to a cached dataclass (of any supported type) needs no cache code."""
     import dataclasses
 
-    from popliteal import priors as priors_module
+    from popliteal.network import priors as priors_module
 
     @dataclasses.dataclass(frozen=True)
     class Policy(priors_module.TriagePolicy):
@@ -317,7 +318,7 @@ def test_a_new_dataclass_field_still_hits_the_cache(cache_dir, priors_copy, monk
 
 
 def test_every_field_of_the_cached_classes_is_decodable():
-    from popliteal import priors as priors_module
+    from popliteal.network import priors as priors_module
 
     model = popliteal.load(cache=False)
     for value in model.priors.nodes["dvt"].parameters:

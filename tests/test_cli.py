@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from popliteal import structure
+from popliteal.network import structure
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "popliteal"]
@@ -153,7 +153,7 @@ def test_cite_and_digest():
 
 
 def test_help_and_version_do_not_import_pgmpy_or_matplotlib():
-    code = ("import sys; from popliteal.cli import main\n"
+    code = ("import sys; from popliteal.cli.main import main\n"
             "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in ('pgmpy', 'matplotlib', 'pandas') if m in sys.modules]\n"
             "print('loaded:' + ','.join(bad))")
@@ -163,7 +163,7 @@ def test_help_and_version_do_not_import_pgmpy_or_matplotlib():
 
 
 def test_query_does_not_import_pgmpy():
-    code = ("import sys, io, contextlib\nfrom popliteal.cli import main\n"
+    code = ("import sys, io, contextlib\nfrom popliteal.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n    main(['query', '-e', 'calf_swelling=yes', '--json'])\n"
             "print('pgmpy' in sys.modules, 'matplotlib' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -3,7 +3,7 @@
 Oracles: bash itself (the completion script is sourced in a bash subprocess and
 asked for completions as bash asks, through ``COMP_LINE``/``COMP_POINT``), the
 signal conventions of the shell (Ctrl-C exits 130), a pseudo-terminal for the
-interview, and :mod:`popliteal.structure` for what must complete.
+interview, and :mod:`popliteal.network.structure` for what must complete.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from popliteal import structure
+from popliteal.network import structure
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "popliteal"]

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from popliteal import safeyaml
-from popliteal.priors import PriorsError, load_priors
-from popliteal.scenario_file import ScenarioError, load_scenario
+from popliteal.common import safeyaml
+from popliteal.network.priors import PriorsError, load_priors
+from popliteal.explore.scenario_file import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "popliteal"]

@@ -1,4 +1,4 @@
-"""The batch plan (:mod:`popliteal.contraction`): one contraction and its backward pass.
+"""The batch plan (:mod:`popliteal.engine.contraction`): one contraction and its backward pass.
 
 Oracle: the engine's one-case path (a separate contraction per target,
 checked against pgmpy and brute force in ``test_inference_exact.py``), case
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from popliteal import structure
-from popliteal.contraction import Plan
-from popliteal.inference import PLAN_MIN_BATCH
+from popliteal.network import structure
+from popliteal.engine.contraction import Plan
+from popliteal.engine.inference import PLAN_MIN_BATCH
 
 
 def random_likelihoods(draw_rng, names, n):

@@ -1,6 +1,6 @@
 """The repository's own documents are self-contained and true to the code.
 
-Oracles: ``popliteal.structure`` (every variable and its states must be in
+Oracles: ``popliteal.network.structure`` (every variable and its states must be in
 ``docs/contract.md``, whose tables are generated from it) and the rule that
 nothing in the repository points at a build machine.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from popliteal import structure
+from popliteal.network import structure
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "docs" / "contract.md"

@@ -14,11 +14,11 @@ import math
 import numpy as np
 import pytest
 
-from popliteal import structure
-from popliteal.evidence import from_mapping
-from popliteal.explain import ASKABLE, RED_FLAGS, leading_causes, next_questions
-from popliteal.inference import ImpossibleEvidence
-from popliteal.network import reference_query
+from popliteal.network import structure
+from popliteal.engine.evidence import from_mapping
+from popliteal.clinic.explain import ASKABLE, RED_FLAGS, leading_causes, next_questions
+from popliteal.engine.inference import ImpossibleEvidence
+from popliteal.network.bayesnet import reference_query
 
 CASES = [
     {"age_group": "over_60", "long_travel": "yes", "calf_swelling": "yes", "calf_tenderness": "yes",
@@ -272,7 +272,7 @@ def test_plot_explanation_draws_a_bar_per_piece(model, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from popliteal.plotting import save
+    from popliteal.present.figures import save
 
     result = model.explain(CASES[0])
     ax = result.plot()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from popliteal.evidence import EvidenceError
-from popliteal.explorer import DEFAULT_VARIABLES, UNKNOWN, Explorer
+from popliteal.engine.evidence import EvidenceError
+from popliteal.explore.explorer import DEFAULT_VARIABLES, UNKNOWN, Explorer
 
 matplotlib.use("Agg")
 

@@ -14,7 +14,7 @@ What each format allows, as found with pyAgrum 3.3:
   single precision (0.07 comes back as 0.07000000029802322), so posteriors
   agree only to about 1e-7: compared to 1e-6.
 - UAI keeps no names: variable ``i`` is ``structure.NAMES[i]`` and state
-  ``j`` its ``j``-th state, as :func:`popliteal.export.write_uai` documents.
+  ``j`` its ``j``-th state, as :func:`popliteal.network.export.write_uai` documents.
   The file is checked against the format's definition by a reader written
   here. pyAgrum's UAI reader takes a table's first parent as the fastest
   running one (the format runs the last variable of the scope fastest) and
@@ -30,9 +30,11 @@ import warnings
 import numpy as np
 import pytest
 
-from popliteal import batch, structure
-from popliteal.evidence import from_mapping
-from popliteal.export import export
+from popliteal import batch
+
+from popliteal.network import structure
+from popliteal.engine.evidence import from_mapping
+from popliteal.network.export import export
 
 with warnings.catch_warnings():
     # pyAgrum's SWIG module warns on import ("builtin type SwigPyPacked has no __module__

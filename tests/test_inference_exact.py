@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from popliteal import structure
-from popliteal.evidence import Evidence, from_mapping
-from popliteal.inference import Engine, ImpossibleEvidence, query
-from popliteal.network import build_network, reference_query
-from popliteal.priors import load_priors
+from popliteal.network import structure
+from popliteal.engine.evidence import Evidence, from_mapping
+from popliteal.engine.inference import Engine, ImpossibleEvidence, query
+from popliteal.network.bayesnet import build_network, reference_query
+from popliteal.network.priors import load_priors
 
 
 def _ancestral_closure(names):

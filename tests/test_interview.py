@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from popliteal import structure
-from popliteal.evidence import EvidenceError
-from popliteal.explain import ASKABLE, RED_FLAGS
-from popliteal.interview import SETTLE_PROBABILITY, UNSURE_LIKELIHOOD, Interview, parse_answer, run
+from popliteal.network import structure
+from popliteal.engine.evidence import EvidenceError
+from popliteal.clinic.explain import ASKABLE, RED_FLAGS
+from popliteal.clinic.interview import SETTLE_PROBABILITY, UNSURE_LIKELIHOOD, Interview, parse_answer, run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "popliteal"]
@@ -97,7 +97,7 @@ def test_settled_means_no_likely_answer_changes_leader_or_triage(model):
 
 
 def _possible(model, evidence, var, state):
-    from popliteal.inference import ImpossibleEvidence
+    from popliteal.engine.inference import ImpossibleEvidence
 
     try:
         model.posterior({**evidence.as_dict(), var: state})

@@ -1,7 +1,7 @@
 """Marginals of any variable: ``model.marginals`` and ``popliteal query --target``.
 
 Oracle: pgmpy's ``VariableElimination`` on the same tables
-(:func:`popliteal.network.reference_query`), and the causes' posteriors of
+(:func:`popliteal.network.bayesnet.reference_query`), and the causes' posteriors of
 ``model.query`` for the variables both report.
 """
 
@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
-from popliteal import structure
-from popliteal.evidence import EvidenceError, from_mapping
-from popliteal.inference import ImpossibleEvidence
-from popliteal.network import reference_query
+from popliteal.network import structure
+from popliteal.engine.evidence import EvidenceError, from_mapping
+from popliteal.engine.inference import ImpossibleEvidence
+from popliteal.network.bayesnet import reference_query
 
 CASE = {"age": 67, "long_travel": "yes", "calf_swelling": "yes:0.8"}
 #: One variable of each kind, and every multi-state one: derived from the structure.

@@ -15,8 +15,10 @@ import matplotlib
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from popliteal import plotting, structure
-from popliteal.inference import ImpossibleEvidence
+from popliteal.present import figures as plotting
+
+from popliteal.network import structure
+from popliteal.engine.inference import ImpossibleEvidence
 from test_inference_exact import evidence_strategy
 
 matplotlib.use("Agg")
@@ -148,7 +150,7 @@ def test_sweep_draws_the_policy_threshold_the_line_crosses_and_fits_the_axis(mod
 
 
 def test_age_sweep_is_drawn_as_steps_at_the_age_groups(model):
-    from popliteal.evidence import age_to_group
+    from popliteal.engine.evidence import age_to_group
 
     ages = [5, 10, 15, 30, 70]
     sweep = model.sweep("age", ages, base={"long_travel": "yes"})
@@ -276,7 +278,7 @@ def test_plotting_never_imports_pgmpy():
         "m = popliteal.load()\n"
         "m.compare({'a': {'age': 70}, 'b': {}}).plot(); m.sweep('age', [10, 70]).plot()\n"
         "m.pairs(['cancer', 'smoking']).plot(); m.trajectory(['calf_swelling=yes']).plot()\n"
-        "from popliteal.plotting import plot_network; plot_network(m.query({'age': 70}))\n"
+        "from popliteal.present.figures import plot_network; plot_network(m.query({'age': 70}))\n"
         "print('pgmpy' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 import yaml
 
-from popliteal import safeyaml, structure
-from popliteal.priors import PriorsError, _load_node, _load_references, load_priors
+from popliteal.common import safeyaml
+
+from popliteal.network import structure
+from popliteal.network.priors import PriorsError, _load_node, _load_references, load_priors
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"

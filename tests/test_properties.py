@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from popliteal import structure
-from popliteal.evidence import Evidence, EvidenceError
-from popliteal.inference import ImpossibleEvidence
+from popliteal.network import structure
+from popliteal.engine.evidence import Evidence, EvidenceError
+from popliteal.engine.inference import ImpossibleEvidence
 from test_inference_exact import evidence_strategy
 
 RISKS = ["estrogen_therapy", "immobilization", "long_travel", "overweight", "cancer",

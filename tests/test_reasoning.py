@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from popliteal import batch, structure
-from popliteal.inference import Posterior
-from popliteal.reasoning import assess, reported, triage
+from popliteal import batch
+
+from popliteal.network import structure
+from popliteal.engine.inference import Posterior
+from popliteal.clinic.policy import assess, reported, triage
 
 
 def posterior(evidence=None, **probs):
@@ -159,7 +161,7 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
 @pytest.mark.slow
 def test_vectorised_triage_equals_the_one_patient_path_on_random_patients(simulated, policy):
     """reasoning.triage_many (batch scoring) gives exactly the levels and rules of triage()."""
-    from popliteal.reasoning import triage_many
+    from popliteal.clinic.policy import triage_many
 
     probs = np.array([[r.probabilities[t] for t in structure.TARGETS] for _, r in simulated])
     names = sorted({k for _, r in simulated for k in r.evidence})

@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popliteal import safeyaml, structure
-from popliteal.cli import main
-from popliteal.evidence import Evidence, EvidenceError, from_mapping, parse_items
-from popliteal.priors import PriorsError, load_priors
-from popliteal.scenario_file import ScenarioError, load_scenario
+from popliteal.common import safeyaml
+
+from popliteal.network import structure
+from popliteal.cli.main import main
+from popliteal.engine.evidence import Evidence, EvidenceError, from_mapping, parse_items
+from popliteal.network.priors import PriorsError, load_priors
+from popliteal.explore.scenario_file import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
@@ -118,7 +120,7 @@ def test_every_bundled_yaml_file_passes_the_strict_loader():
 def test_explain_tiny_likelihood_has_no_overflow_traceback():
     """A weight above log(1.8e308) = 709.8 has no finite likelihood ratio: None in the JSON,
     ``LR e^N`` in the table, never an OverflowError from ``math.exp``."""
-    from popliteal.explain import Conflict, _ratio
+    from popliteal.clinic.explain import Conflict, _ratio
 
     for lik in ("1e-295", "1e-310", "5e-324"):
         for pieces in (["calf_swelling=yes:" + lik, "age=40"], ["pregnant_or_postpartum=no:" + lik, "sex=male"],
@@ -235,7 +237,7 @@ def test_tiny_p_evidence_is_not_called_impossible(model, lik):
 
 def test_tiny_p_evidence_against_pgmpy(model, pgmpy_model):
     """P(e) about 1e-253, computed by the rescaled pass, against pgmpy's VariableElimination."""
-    from popliteal.network import reference_query
+    from popliteal.network.bayesnet import reference_query
 
     evidence = {"sex": "male", "calf_swelling": "yes"}
     soft = {"pregnancy": (("no", 1e-250),), "bakers_cyst": (("yes", 0.3), ("no", 0.7))}

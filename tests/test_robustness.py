@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from popliteal import safeyaml, structure
-from popliteal.cli import main
-from popliteal.priors import PriorsError, _load_node, _load_references
+from popliteal.common import safeyaml
+
+from popliteal.network import structure
+from popliteal.cli.main import main
+from popliteal.network.priors import PriorsError, _load_node, _load_references
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
@@ -143,10 +145,10 @@ def test_clean_install_of_the_wheel_outside_the_repository(tmp_path):
                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    from popliteal.priors import load_priors
+    from popliteal.network.priors import load_priors
 
     assert out["priors_digest"] == load_priors(PRIORS).digest  # the packaged priors are the repository's
     assert out["ranking"][0] == "bakers_cyst"
-    where = subprocess.run([str(py), "-c", "import popliteal.priors as p; print(p.default_priors_dir())"],
+    where = subprocess.run([str(py), "-c", "import popliteal.network.priors as p; print(p.default_priors_dir())"],
                            cwd=elsewhere, env=env, capture_output=True, text=True)
     assert str(env_dir) in where.stdout, where.stdout

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from popliteal import structure
+from popliteal.network import structure
 
 THROMBOSIS_RISK_FACTORS = [
     ("immobilization", "yes"), ("long_travel", "yes"), ("overweight", "yes"), ("age_group", "over_60"),
@@ -178,7 +178,7 @@ def test_seed_says_rest_heat_or_cooling_for_overload(model):
 
 
 def test_seed_says_pregnancy_is_impossible_for_men_and_children(model):
-    from popliteal.inference import ImpossibleEvidence
+    from popliteal.engine.inference import ImpossibleEvidence
 
     for ev in ({"sex": "male", "pregnant_or_postpartum": "yes"},
                {"age_group": "child", "pregnant_or_postpartum": "yes"}):

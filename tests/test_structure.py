@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from popliteal import structure
+from popliteal.network import structure
 
 CONTRACT_RISK_FACTORS = {
     "age_group": ("child", "adolescent", "adult", "over_60"),

@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 import yaml
 
-from popliteal import safeyaml
+from popliteal.common import safeyaml
 from scipy.special import betainc
 
 import popliteal
-from popliteal import structure
-from popliteal.inference import Engine, ImpossibleEvidence
-from popliteal.priors import LEVELS
-from popliteal.uncertainty import (BETA, DIRICHLET, FIXED, LOGNORMAL, beta_concentration, distributions,
+from popliteal.network import structure
+from popliteal.engine.inference import Engine, ImpossibleEvidence
+from popliteal.network.priors import LEVELS
+from popliteal.clinic.uncertainty import (BETA, DIRICHLET, FIXED, LOGNORMAL, beta_concentration, distributions,
                                    posterior_draws)
 
 PRIORS = Path(__file__).resolve().parents[1] / "priors"

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from popliteal import structure, validation
+from popliteal.network import structure
+
+from popliteal.clinic import validation
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = ROOT / "tests" / "vignettes"

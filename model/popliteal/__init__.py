@@ -8,7 +8,10 @@ Imports are lazy so that ``popliteal --help`` stays fast.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .common import moved as _moved
+from .common.version import __version__
+
+_moved.install()
 
 __all__ = ["load", "Model", "__version__"]
 

@@ -3,7 +3,7 @@
 import sys
 
 try:
-    from .cli import main
+    from .cli.main import main
 except KeyboardInterrupt:  # Ctrl-C while starting up
     sys.stderr.write("popliteal: interrupted\n")
     raise SystemExit(130) from None

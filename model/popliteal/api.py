@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from . import structure
-from .evidence import Evidence, EvidenceError, from_mapping
-from .inference import Engine, Posterior, query as _query
-from .priors import Priors, load_priors
-from .reasoning import Assessment, assess
+from .network import structure
+from .engine.evidence import Evidence, EvidenceError, from_mapping
+from .engine.inference import Engine, Posterior, query as _query
+from .network.priors import Priors, load_priors
+from .clinic.policy import Assessment, assess
 
 
 class Model:
@@ -25,7 +25,7 @@ class Model:
     Parameters
     ----------
     priors : Priors
-        Validated priors (see :func:`popliteal.priors.load_priors`).
+        Validated priors (see :func:`popliteal.network.priors.load_priors`).
     """
 
     def __init__(self, priors: Priors):
@@ -61,13 +61,13 @@ class Model:
 
         ``uncertainty=N`` adds a 90% interval to each posterior and the share
         of each triage level over ``N`` draws of the priors within their
-        ranges, drawn with ``seed`` (see :mod:`popliteal.uncertainty`); the
+        ranges, drawn with ``seed`` (see :mod:`popliteal.clinic.uncertainty`); the
         point estimate stays the answer.
         """
         items = _merge_keywords(evidence, kwargs)
         if uncertainty is None:
             return self._assess(self.evidence(items))
-        from .uncertainty import assess_uncertainty, check_draws, check_seed
+        from .clinic.uncertainty import assess_uncertainty, check_draws, check_seed
 
         draws, seed = check_draws(uncertainty), check_seed(seed)
         validated = self.evidence(items)
@@ -75,7 +75,7 @@ class Model:
 
     def _assess(self, evidence: Evidence) -> Assessment:
         """Triage and advice, with a warning when the evidence conflicts (see :meth:`conflict`)."""
-        from .explain import conflict_warnings
+        from .clinic.explain import conflict_warnings
 
         posterior = self.posterior(evidence)
         return assess(posterior, self.priors.triage, warnings=conflict_warnings(self.engine, evidence))
@@ -101,7 +101,7 @@ class Model:
         """
         import pandas as pd
 
-        from .batch import score_frame
+        from .clinic.scoring import score_frame
 
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
@@ -122,7 +122,7 @@ class Model:
         """
         import pandas as pd
 
-        from .evidence import EvidenceError, _suggest
+        from .engine.evidence import EvidenceError, _suggest
 
         cases = [dict(c.as_dict()) if isinstance(c, Evidence) else dict(c) for c in cases]
         names: dict[str, None] = {}
@@ -143,89 +143,89 @@ class Model:
         all of them). Evidence may be a mapping or keyword arguments:
         ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``.
         """
-        from .marginals import marginals
+        from .engine.marginals import marginals
 
         items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
         items.update(kwargs)
         return marginals(self, items, targets)
 
-    # --- clinical reasoning (popliteal.explain, popliteal.interview; exact) ----------------------
+    # --- clinical reasoning (popliteal.clinic.explain, popliteal.clinic.interview; exact) ----------------------
 
     def explain(self, evidence: Evidence | Mapping[str, Any] | None = None, top: int = 3,
                 min_probability: float = 0.05):
-        """The evidence for and against each leading cause, with weights (an :class:`~popliteal.explain.Explanation`).
+        """The evidence for and against each leading cause, with weights (an :class:`~popliteal.clinic.explain.Explanation`).
 
         A weight is the change in the cause's log-odds when that piece of evidence
         is left out: the log likelihood ratio of the piece given the rest.
         """
-        from .explain import explain
+        from .clinic.explain import explain
 
         return explain(self.engine, self.evidence(evidence), self.digest, top=top, min_probability=min_probability)
 
     def next_questions(self, evidence: Evidence | Mapping[str, Any] | None = None, exclude=()):
         """Unobserved findings and risk factors ranked by expected information about the causes.
 
-        Returns a :class:`~popliteal.explain.NextQuestions`; red flags come first
+        Returns a :class:`~popliteal.clinic.explain.NextQuestions`; red flags come first
         while a dangerous cause is plausible.
         """
-        from .explain import next_questions
+        from .clinic.explain import next_questions
 
         return next_questions(self.engine, self.evidence(evidence), self.priors.triage, self.digest, exclude)
 
     def mpe(self, evidence: Evidence | Mapping[str, Any] | None = None):
-        """The most probable joint combination of causes and complications (a :class:`~popliteal.explain.MostProbable`)."""
-        from .explain import mpe
+        """The most probable joint combination of causes and complications (a :class:`~popliteal.clinic.explain.MostProbable`)."""
+        from .clinic.explain import mpe
 
         return mpe(self.engine, self.evidence(evidence))
 
     def conflict(self, evidence: Evidence | Mapping[str, Any] | None = None):
-        """Jensen's conflict measure of the evidence (a :class:`~popliteal.explain.Conflict`)."""
-        from .explain import conflict
+        """Jensen's conflict measure of the evidence (a :class:`~popliteal.clinic.explain.Conflict`)."""
+        from .clinic.explain import conflict
 
         return conflict(self.engine, self.evidence(evidence))
 
     def interview(self, evidence: Evidence | Mapping[str, Any] | None = None, max_questions: int | None = None):
-        """An :class:`~popliteal.interview.Interview` to drive from code (``status()``, ``answer()``)."""
-        from .interview import Interview
+        """An :class:`~popliteal.clinic.interview.Interview` to drive from code (``status()``, ``answer()``)."""
+        from .clinic.interview import Interview
 
         return Interview(self, evidence, max_questions)
 
-    # --- exploring scenarios (results in popliteal.scenarios; one engine call each) -------------
+    # --- exploring scenarios (results in popliteal.explore.scenarios; one engine call each) -------------
 
     def compare(self, scenarios: Mapping[str, Evidence | Mapping[str, Any] | None]):
         """Named scenarios side by side: ``model.compare({"flight": {...}, "cancer": {...}})``.
 
-        Returns a :class:`~popliteal.scenarios.Comparison` (``.frame``, ``.plot()``, ``.to_json()``).
+        Returns a :class:`~popliteal.explore.scenarios.Comparison` (``.frame``, ``.plot()``, ``.to_json()``).
         """
-        from .scenarios import compare
+        from .explore.scenarios import compare
 
         return compare(self, scenarios)
 
     def sweep(self, variable: str, states=None, base: Evidence | Mapping[str, Any] | None = None):
         """Posteriors as ``variable`` takes each state (or ``"age"`` each age in years).
 
-        Returns a :class:`~popliteal.scenarios.Sweep`.
+        Returns a :class:`~popliteal.explore.scenarios.Sweep`.
         """
-        from .scenarios import sweep
+        from .explore.scenarios import sweep
 
         return sweep(self, variable, states, base)
 
     def grid(self, var_a: str, var_b: str, cause: str = "dvt",
              base: Evidence | Mapping[str, Any] | None = None, states_a=None, states_b=None):
-        """``P(cause = yes)`` over the states of two variables (a :class:`~popliteal.scenarios.Grid`)."""
-        from .scenarios import grid
+        """``P(cause = yes)`` over the states of two variables (a :class:`~popliteal.explore.scenarios.Grid`)."""
+        from .explore.scenarios import grid
 
         return grid(self, var_a, var_b, cause, base, states_a, states_b)
 
     def pairs(self, factors, cause: str = "dvt", base: Evidence | Mapping[str, Any] | None = None):
         """``P(cause = yes)`` with each pair of factors present, each alone on the diagonal (a Grid)."""
-        from .scenarios import pairs
+        from .explore.scenarios import pairs
 
         return pairs(self, factors, cause, base)
 
     def trajectory(self, findings, base: Evidence | Mapping[str, Any] | None = None):
-        """Posteriors as findings are added one by one (a :class:`~popliteal.scenarios.Trajectory`)."""
-        from .scenarios import trajectory
+        """Posteriors as findings are added one by one (a :class:`~popliteal.explore.scenarios.Trajectory`)."""
+        from .explore.scenarios import trajectory
 
         return trajectory(self, findings, base)
 
@@ -238,7 +238,7 @@ class Model:
         import pandas as pd
 
         if node is not None and node not in structure.BY_NAME:
-            from .evidence import EvidenceError, _suggest
+            from .engine.evidence import EvidenceError, _suggest
 
             raise EvidenceError(f"unknown variable {node!r}{_suggest(node, structure.NAMES)}")
         names = [node] if node is not None else list(structure.NAMES)
@@ -251,7 +251,7 @@ class Model:
 
     def network(self):
         """The pgmpy ``DiscreteBayesianNetwork`` (the reference model; imports pgmpy)."""
-        from .network import build_network
+        from .network.bayesnet import build_network
 
         return build_network(self.priors)
 
@@ -283,11 +283,11 @@ def load(priors_dir: str | os.PathLike[str] | None = None, cache: bool = True) -
         Another priors folder; defaults to ``$POPLITEAL_PRIORS`` or the bundled one.
     cache : bool
         Load the compiled model from the per-user cache when the priors files
-        have not changed since it was written (see :mod:`popliteal.cache`);
+        have not changed since it was written (see :mod:`popliteal.network.cache`);
         ``False`` always reads and validates the YAML.
     """
     if cache:
-        from .cache import load_priors_cached
+        from .network.cache import load_priors_cached
 
         return Model(load_priors_cached(priors_dir))
     return Model(load_priors(priors_dir))

@@ -31,9 +31,9 @@ file whose header names no variable is refused.
 Scoring is vectorised: each chunk of rows (``chunk_size``, 50,000 by
 default) is reduced to its distinct rows (the same cells in every evidence
 column), which become one likelihood array per variable, all ones where a
-cell is empty; one call of :meth:`popliteal.inference.Engine.marginals`
+cell is empty; one call of :meth:`popliteal.engine.inference.Engine.marginals`
 answers them all (one contraction and its backward pass, see
-:mod:`popliteal.contraction`), :func:`triage_rows` triages them, and the
+:mod:`popliteal.engine.contraction`), :func:`triage_rows` triages them, and the
 answers are copied back to every row, in order. Impossible rows are those
 with P(evidence) = 0 in that call; their clashing items are named by one
 batched check per chunk (cached per engine). Chunks are read and written one
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import difflib
 import functools
 import io
 import itertools
@@ -61,87 +60,23 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
-from . import structure
-from .evidence import EvidenceError, from_mapping
-from .inference import IMPOSSIBLE, PLAN_MIN_BATCH
+from .api import load
+from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
+                             layout, parse_frame, score_frame, triage_rows)
+from .engine.sampling import draw_states
+from .network import structure
 
-#: Rows scored per chunk (and per engine call) unless told otherwise.
-DEFAULT_CHUNK_SIZE = 50_000
-#: The columns that scoring adds, in order.
-OUTPUT_COLUMNS: tuple[str, ...] = (*(f"p_{t}" for t in structure.TARGETS), "triage", "error")
+__all__ = ["DEFAULT_CHUNK_SIZE", "OUTPUT_COLUMNS", "FORMATS", "ENGINES", "BatchError", "Interrupted", "Layout",
+           "Parsed", "Summary", "draw_states", "escape_formulas", "file_format", "impossible_pairs", "layout",
+           "parse_frame", "score", "score_frame", "simulate_cases", "triage_rows"]
 #: Suffixes of the two file formats.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ENGINES = ("pandas", "dask")
 #: CSV separators tried, in order, when none is given.
 SEPARATORS = (",", ";", "\t", "|")
-_AGE = "age"
-_AGE_GROUP = "age_group"
-
-
-class BatchError(ValueError):
-    """A problem with the input or output file as a whole (the CLI exits with status 2)."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Which columns of a file are evidence and which are passed through.
-
-    Attributes
-    ----------
-    columns : tuple of str
-        Every input column, in order.
-    evidence : tuple of str
-        The columns read as evidence: variable names and ``age``.
-    ignored : tuple of str
-        The columns passed through untouched and not used.
-    """
-
-    columns: tuple[str, ...]
-    evidence: tuple[str, ...]
-    ignored: tuple[str, ...]
-
-    @property
-    def observed(self) -> tuple[str, ...]:
-        """The variables that the evidence columns speak about, in structure order."""
-        names = {_column_variable(c) for c in self.evidence}
-        return tuple(n for n in structure.NAMES if n in names)
-
-
-def layout(columns, source: str = "input") -> Layout:
-    """Check a file's column names and sort them into evidence and pass-through.
-
-    Raises
-    ------
-    BatchError
-        For a name that appears twice, collides with an output column, or is
-        a near miss of a variable name.
-    """
-    columns = tuple(str(c) for c in columns)
-    seen: set[str] = set()
-    for c in columns:
-        if c in seen:
-            raise BatchError(f"{source}: column {c!r} appears twice")
-        seen.add(c)
-    clash = [c for c in columns if c in OUTPUT_COLUMNS]
-    if clash:
-        raise BatchError(f"{source}: column {clash[0]!r} collides with an output column of the same name; "
-                         f"rename it (the output adds {', '.join(OUTPUT_COLUMNS[-2:])} and p_<cause> columns)")
-    valid = (*structure.NAMES, _AGE, *structure.ALIASES)
-    evidence, ignored = [], []
-    for c in columns:
-        if c in valid:
-            evidence.append(c)
-            continue
-        near = difflib.get_close_matches(c.strip().lower(), valid, n=1, cutoff=0.8)
-        if near and near[0] not in columns:
-            raise BatchError(f"{source}: column {c!r} is not a variable; did you mean {near[0]}? Rename it "
-                             "(a column that is not a variable would be passed through unused)")
-        ignored.append(c)
-    return Layout(columns, tuple(evidence), tuple(ignored))
 
 
 @dataclass
@@ -169,341 +104,6 @@ class Summary:
     levels: dict[str, int] = field(default_factory=dict)
 
 
-# --- scoring one frame ----------------------------------------------------------------------
-
-
-def _is_empty(value) -> bool:
-    import pandas as pd
-
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))  # None, NaN, pandas.NA
-    except (TypeError, ValueError):  # a list or another non-scalar cell
-        return False
-
-
-def _column_variable(column: str) -> str:
-    """The variable an evidence column speaks about (``age`` and compatibility names map to theirs)."""
-    if column == _AGE:
-        return _AGE_GROUP
-    return structure.ALIASES[column][0] if column in structure.ALIASES else column
-
-
-@dataclass
-class _Column:
-    """One evidence column, each distinct cell parsed once.
-
-    ``codes`` maps each row to a distinct cell (the last one, ``k``, is an
-    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell.
-    """
-
-    name: str
-    codes: np.ndarray
-    table: np.ndarray
-    shown: np.ndarray
-    problems: np.ndarray
-
-
-def _parse_column(column: str, values) -> _Column:
-    """Parse one evidence column: each distinct cell once."""
-    import pandas as pd
-
-    name = _column_variable(column)
-    card = len(structure.BY_NAME[name].states)
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    k = len(uniques)
-    table = np.ones((k + 1, card))
-    shown = np.full(k + 1, "", dtype=object)
-    problems = np.full(k + 1, None, dtype=object)
-    for i, raw in enumerate(uniques):
-        value = raw.item() if isinstance(raw, np.generic) else raw
-        if _is_empty(value):
-            continue
-        try:
-            ev = from_mapping({column: value})
-        except EvidenceError as exc:
-            problems[i] = str(exc)
-            continue
-        table[i] = ev.likelihoods()[name]
-        shown[i] = ev.as_dict()[name]
-    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems)
-
-
-def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each distinct combination of cells, and each row's combination.
-
-    Exact (no hash collisions): the per-column codes are combined as mixed-radix
-    integers, re-numbered whenever the next column could overflow 64 bits.
-    """
-    import pandas as pd
-
-    key = np.zeros(n, dtype=np.int64)
-    span = 1
-    for col in columns:
-        radix = len(col.table)
-        if span * radix >= 2**62:
-            key, uniques = pd.factorize(key)
-            span = max(1, len(uniques))
-        key = key * radix + col.codes
-        span *= radix
-    inverse, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row of each
-    return first, inverse
-
-
-def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
-    """``engine.marginals`` for one chunk of ``n`` cases.
-
-    A chunk shorter than :data:`popliteal.inference.PLAN_MIN_BATCH` is padded
-    with unobserved cases, so that every chunk runs the same compiled plan and
-    the output does not depend on the chunk size, to the last bit.
-    """
-    if n == 0:
-        return {t: np.empty((0, len(structure.BY_NAME[t].states))) for t in structure.TARGETS}, np.empty(0)
-    size = max(n, PLAN_MIN_BATCH)
-    if size > n:
-        likelihoods = {k: np.concatenate([v, np.ones((size - n, v.shape[1]))]) for k, v in likelihoods.items()}
-    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size)
-    return {t: m[:n] for t, m in marg.items()}, p_e[:n]
-
-
-def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
-    """Triage a chunk of cases: the one place where batch scoring triages.
-
-    Parameters
-    ----------
-    probs : numpy.ndarray
-        ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
-    shown : mapping of str to numpy.ndarray
-        The evidence per variable, as the contract writes it (``""`` where unobserved).
-    policy : popliteal.priors.TriagePolicy
-    digest : str
-
-    Returns
-    -------
-    levels : numpy.ndarray of str, shape (n,)
-    rules : list of tuple of str
-        The ids of the rules that set each level (``("default",)`` when none fired), as
-        :func:`popliteal.reasoning.triage` gives them in ``Triage.rules``.
-
-    Notes
-    -----
-    The policy is evaluated as array operations over the whole chunk
-    (:func:`popliteal.reasoning.triage_many`); the levels and rules are exactly those of the
-    one-patient path (a property test compares them on random patients).
-    """
-    from .reasoning import triage_many
-
-    levels, fired = triage_many(probs, shown, policy)
-    by_level = {}
-    ids = np.array([r.id for r in policy.rules], dtype=object)
-    rules: list[tuple[str, ...]] = []
-    for i in range(len(levels)):
-        at = by_level.setdefault(levels[i], np.array([r.level == levels[i] for r in policy.rules], dtype=bool))
-        chosen = tuple(ids[fired[i] & at])
-        rules.append(chosen or (policy.default.id,))
-    return levels, rules
-
-
-class _Impossible:
-    """Names the items of impossible evidence, like :func:`popliteal.inference.explain_impossible`.
-
-    The same answer (the first single item, else the first pair, in that
-    function's order, that the model holds impossible; else every item), but
-    for many rows at once: only hard items can be impossible (a likelihood in
-    (0, 1) never is), and each single item and pair is checked once per
-    engine, in one batched call for all rows of a chunk.
-    """
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.zero: dict[tuple, bool] = {}
-
-    def _check(self, combos, names: tuple[str, ...]) -> None:
-        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
-        if not combos:
-            return
-        n = len(combos)
-        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
-        for i, combo in enumerate(combos):
-            for name, state in combo:
-                row = lik[name][i]
-                row[:] = 0.0
-                row[structure.BY_NAME[name].states.index(state)] = 1.0
-        _, p_e = _marginals(self.engine, lik, n)
-        for combo, p in zip(combos, p_e):
-            self.zero[combo] = not p > IMPOSSIBLE
-
-    def explain(self, rows: list[list[tuple[str, str]]], names: tuple[str, ...]) -> list[str]:
-        """For each row's items (``(variable, shown value)``, structure order), the clash in one line.
-
-        ``names`` are the variables the rows may observe: the checks run the
-        plan of that pattern, the one that scored the rows.
-        """
-        plans = []
-        for items in rows:
-            hard = [(k, v) for k, v in items if ":" not in v]
-            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
-        self._check((c for _, combos in plans for c in combos), names)
-        out = []
-        for items, combos in plans:
-            found = next((c for c in combos if self.zero[c]), None)
-            shown = found if found is not None else items
-            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
-        return out
-
-
-@functools.lru_cache(maxsize=8)
-def _impossible_for(engine) -> _Impossible:
-    return _Impossible(engine)
-
-
-def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
-    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
-
-    Each distinct row (the same cells in every evidence column) is parsed,
-    scored and triaged once; the answers are then copied to every row like
-    it, in order. ``row_problems`` are errors found before parsing (a ragged
-    CSV row, by position): such a row is not scored.
-    """
-    import pandas as pd
-
-    n = len(frame)
-    columns = [_parse_column(c, frame[c].to_numpy(dtype=object)) for c in lay.evidence]
-    first, inverse = _unique_rows(columns, n)
-    u = len(first)
-    # Per distinct row: evidence, likelihoods and problems.
-    likelihoods: dict[str, np.ndarray] = {}
-    shown: dict[str, np.ndarray] = {}
-    problems: list[list[str]] = [[] for _ in range(u)]
-    for col in columns:
-        codes = col.codes[first]
-        lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
-        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
-            problems[i].append(bad[i])
-        if col.name in shown:  # age and age_group both given: they must agree
-            other = shown[col.name]
-            given_by = [c for c in lay.evidence if _column_variable(c) == col.name]
-            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)):
-                given = " and ".join(f"{c}={frame[c].iloc[first[i]]}" for c in given_by)
-                problems[i].append(f"{col.name}: given twice with different values ({given})")
-            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
-            shown[col.name] = np.where(other != "", other, sh)
-        else:
-            likelihoods[col.name] = lik
-            shown[col.name] = sh
-    bad = np.array([bool(p) for p in problems], dtype=bool)
-    good = np.flatnonzero(~bad)
-    observed = lay.observed
-    marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
-    probs_good = np.column_stack([
-        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS]) \
-        if len(good) else np.empty((0, len(structure.TARGETS)))
-    impossible = ~(p_e > IMPOSSIBLE)
-    if impossible.any():
-        rows = good[impossible]
-        items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
-                 for i in rows]
-        for i, text in zip(rows, _impossible_for(model.engine).explain(items, observed)):
-            problems[i].append(f"the model holds this evidence impossible: {text}")
-    possible = good[~impossible]
-    probs = np.full((u, len(structure.TARGETS)), np.nan)
-    probs[possible] = probs_good[~impossible]
-    levels = np.full(u, None, dtype=object)
-    levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
-                                      model.priors.triage, model.digest)
-    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
-    probs, levels, errors = probs[inverse], levels[inverse], errors[inverse]
-    if row_problems:
-        at = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
-        probs[at] = np.nan
-        levels[at] = None
-        errors[at] = list(row_problems.values())
-    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
-    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
-    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
-    return added
-
-
-@dataclass
-class Parsed:
-    """The evidence of a frame of cases, one array per variable.
-
-    Attributes
-    ----------
-    likelihoods : dict of str to numpy.ndarray
-        ``(n, card)`` for every variable with an evidence column: one-hot for a
-        state, ``[L, 1 - L]`` for soft evidence, all ones where the cell is
-        empty or bad.
-    shown : dict of str to numpy.ndarray
-        The evidence as the contract writes it (``"yes"``, ``"yes:0.7"``), ``""`` where unobserved.
-    problems : list of list of str
-        For each row, what is wrong with its cells (empty when nothing is).
-    """
-
-    likelihoods: dict[str, np.ndarray]
-    shown: dict[str, np.ndarray]
-    problems: list[list[str]]
-
-
-def parse_frame(frame, lay: Layout | None = None) -> Parsed:
-    """Parse the evidence columns of ``frame``, each distinct cell once (vectorised)."""
-    lay = lay if lay is not None else layout(frame.columns, "frame")
-    n = len(frame)
-    likelihoods: dict[str, np.ndarray] = {}
-    shown: dict[str, np.ndarray] = {}
-    problems: list[list[str]] = [[] for _ in range(n)]
-    for column in lay.evidence:
-        col = _parse_column(column, frame[column].to_numpy(dtype=object))
-        lik, sh, bad = col.table[col.codes], col.shown[col.codes], col.problems[col.codes]
-        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
-            problems[i].append(bad[i])
-        if col.name in shown:  # age and age_group both given: the first given wins here
-            other = shown[col.name]
-            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
-            shown[col.name] = np.where(other != "", other, sh)
-        else:
-            likelihoods[col.name], shown[col.name] = lik, sh
-    bad_rows = np.array([bool(p) for p in problems], dtype=bool)
-    for lik in likelihoods.values():  # bad rows are scored as if empty
-        lik[bad_rows] = 1.0
-    return Parsed(likelihoods, shown, problems)
-
-
-def score_frame(model, frame):
-    """Return ``frame`` with the scoring columns added (see the module's docstring).
-
-    Parameters
-    ----------
-    model : popliteal.api.Model
-    frame : pandas.DataFrame
-        One case per row; columns named after variables (or ``age``); cells
-        as text, ``yes:0.7`` for soft evidence, empty or missing where unobserved.
-    """
-    import pandas as pd
-
-    lay = layout(frame.columns, "frame")
-    plain = frame.reset_index(drop=True)  # any index, even with repeated labels, is kept as it was
-    added = pd.concat([_added_columns(model, plain.iloc[i:i + DEFAULT_CHUNK_SIZE], lay)  # bounded memory
-                       for i in range(0, max(len(plain), 1), DEFAULT_CHUNK_SIZE)])
-    out = pd.concat([plain, added], axis=1)
-    out.index = frame.index
-    return out
-
-
-def draw_states(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Ancestral sampling: ``n`` patients drawn from the network, the state index of every variable."""
-    drawn: dict[str, np.ndarray] = {}
-    for var in structure.VARIABLES:
-        table = model.priors.nodes[var.name].table  # (card, *parent_cards)
-        probs = table[(slice(None), *(drawn[p] for p in var.parents))].T if var.parents else \
-            np.broadcast_to(table, (n, table.shape[0]))
-        cum = np.cumsum(probs, axis=1)
-        u = rng.random(n)[:, None] * cum[:, -1:]
-        drawn[var.name] = np.minimum((u >= cum).sum(axis=1), len(var.states) - 1)
-    return drawn
 
 
 def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple[str, str]]]:
@@ -514,7 +114,7 @@ def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple
     """
     import itertools
 
-    from .inference import ImpossibleEvidence
+    from .engine.inference import ImpossibleEvidence
 
     items = [(v.name, s) for v in structure.VARIABLES if v.kind == structure.RISK_FACTOR for s in v.states]
     found = []
@@ -1097,8 +697,6 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
     if "parquet" in (in_fmt, out_fmt):
         _need_pyarrow(source if in_fmt == "parquet" else target)
     if model is None:
-        from .api import load
-
         model = load(priors_dir)
     if priors_dir is None:  # what dask workers load
         priors_dir = str(model.priors.directory)
@@ -1164,8 +762,6 @@ def _score_pandas(model, source, fmt, chunk_size, writer, summary, progress, sep
 
 @functools.lru_cache(maxsize=4)
 def _worker_model(priors_dir: str | None):
-    from .api import load
-
     return load(priors_dir)
 
 

@@ -1,0 +1,417 @@
+"""Scoring a table of cases: posteriors, triage and an error column for every row.
+
+The core of ``popliteal score`` and ``model.score``: a frame's evidence columns
+(named after variables, or ``age`` in years) are checked (:func:`layout`),
+parsed each distinct cell once, reduced to the frame's distinct rows, scored
+by one call of :meth:`popliteal.engine.inference.Engine.marginals` and triaged
+by :func:`popliteal.clinic.policy.triage_many` over the whole chunk; the
+answers are copied back to every row, in order. Impossible rows (P(evidence) =
+0 in that call) get an ``error`` naming their clashing items, found by one
+batched check per chunk. Reading and writing files is :mod:`popliteal.batch`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import itertools
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..engine.evidence import EvidenceError, from_mapping
+from ..engine.inference import IMPOSSIBLE, PLAN_MIN_BATCH
+from ..network import structure
+from .policy import triage_many
+
+#: Rows scored per chunk (and per engine call) unless told otherwise.
+DEFAULT_CHUNK_SIZE = 50_000
+#: The columns that scoring adds, in order.
+OUTPUT_COLUMNS: tuple[str, ...] = (*(f"p_{t}" for t in structure.TARGETS), "triage", "error")
+_AGE = "age"
+_AGE_GROUP = "age_group"
+
+class BatchError(ValueError):
+    """A problem with the input or output file as a whole (the CLI exits with status 2)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns of a file are evidence and which are passed through.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Every input column, in order.
+    evidence : tuple of str
+        The columns read as evidence: variable names and ``age``.
+    ignored : tuple of str
+        The columns passed through untouched and not used.
+    """
+
+    columns: tuple[str, ...]
+    evidence: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+    @property
+    def observed(self) -> tuple[str, ...]:
+        """The variables that the evidence columns speak about, in structure order."""
+        names = {_column_variable(c) for c in self.evidence}
+        return tuple(n for n in structure.NAMES if n in names)
+
+
+def layout(columns, source: str = "input") -> Layout:
+    """Check a file's column names and sort them into evidence and pass-through.
+
+    Raises
+    ------
+    BatchError
+        For a name that appears twice, collides with an output column, or is
+        a near miss of a variable name.
+    """
+    columns = tuple(str(c) for c in columns)
+    seen: set[str] = set()
+    for c in columns:
+        if c in seen:
+            raise BatchError(f"{source}: column {c!r} appears twice")
+        seen.add(c)
+    clash = [c for c in columns if c in OUTPUT_COLUMNS]
+    if clash:
+        raise BatchError(f"{source}: column {clash[0]!r} collides with an output column of the same name; "
+                         f"rename it (the output adds {', '.join(OUTPUT_COLUMNS[-2:])} and p_<cause> columns)")
+    valid = (*structure.NAMES, _AGE, *structure.ALIASES)
+    evidence, ignored = [], []
+    for c in columns:
+        if c in valid:
+            evidence.append(c)
+            continue
+        near = difflib.get_close_matches(c.strip().lower(), valid, n=1, cutoff=0.8)
+        if near and near[0] not in columns:
+            raise BatchError(f"{source}: column {c!r} is not a variable; did you mean {near[0]}? Rename it "
+                             "(a column that is not a variable would be passed through unused)")
+        ignored.append(c)
+    return Layout(columns, tuple(evidence), tuple(ignored))
+
+
+# --- scoring one frame ----------------------------------------------------------------------
+
+
+def _is_empty(value) -> bool:
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))  # None, NaN, pandas.NA
+    except (TypeError, ValueError):  # a list or another non-scalar cell
+        return False
+
+
+def _column_variable(column: str) -> str:
+    """The variable an evidence column speaks about (``age`` and compatibility names map to theirs)."""
+    if column == _AGE:
+        return _AGE_GROUP
+    return structure.ALIASES[column][0] if column in structure.ALIASES else column
+
+
+@dataclass
+class _Column:
+    """One evidence column, each distinct cell parsed once.
+
+    ``codes`` maps each row to a distinct cell (the last one, ``k``, is an
+    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell.
+    """
+
+    name: str
+    codes: np.ndarray
+    table: np.ndarray
+    shown: np.ndarray
+    problems: np.ndarray
+
+
+def _parse_column(column: str, values) -> _Column:
+    """Parse one evidence column: each distinct cell once."""
+    import pandas as pd
+
+    name = _column_variable(column)
+    card = len(structure.BY_NAME[name].states)
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    k = len(uniques)
+    table = np.ones((k + 1, card))
+    shown = np.full(k + 1, "", dtype=object)
+    problems = np.full(k + 1, None, dtype=object)
+    for i, raw in enumerate(uniques):
+        value = raw.item() if isinstance(raw, np.generic) else raw
+        if _is_empty(value):
+            continue
+        try:
+            ev = from_mapping({column: value})
+        except EvidenceError as exc:
+            problems[i] = str(exc)
+            continue
+        table[i] = ev.likelihoods()[name]
+        shown[i] = ev.as_dict()[name]
+    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems)
+
+
+def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of cells, and each row's combination.
+
+    Exact (no hash collisions): the per-column codes are combined as mixed-radix
+    integers, re-numbered whenever the next column could overflow 64 bits.
+    """
+    import pandas as pd
+
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        radix = len(col.table)
+        if span * radix >= 2**62:
+            key, uniques = pd.factorize(key)
+            span = max(1, len(uniques))
+        key = key * radix + col.codes
+        span *= radix
+    inverse, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: the first row of each
+    return first, inverse
+
+
+def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
+    """``engine.marginals`` for one chunk of ``n`` cases.
+
+    A chunk shorter than :data:`popliteal.engine.inference.PLAN_MIN_BATCH` is padded
+    with unobserved cases, so that every chunk runs the same compiled plan and
+    the output does not depend on the chunk size, to the last bit.
+    """
+    if n == 0:
+        return {t: np.empty((0, len(structure.BY_NAME[t].states))) for t in structure.TARGETS}, np.empty(0)
+    size = max(n, PLAN_MIN_BATCH)
+    if size > n:
+        likelihoods = {k: np.concatenate([v, np.ones((size - n, v.shape[1]))]) for k, v in likelihoods.items()}
+    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size)
+    return {t: m[:n] for t, m in marg.items()}, p_e[:n]
+
+
+def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
+    """Triage a chunk of cases: the one place where batch scoring triages.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray
+        ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
+    shown : mapping of str to numpy.ndarray
+        The evidence per variable, as the contract writes it (``""`` where unobserved).
+    policy : popliteal.network.priors.TriagePolicy
+    digest : str
+
+    Returns
+    -------
+    levels : numpy.ndarray of str, shape (n,)
+    rules : list of tuple of str
+        The ids of the rules that set each level (``("default",)`` when none fired), as
+        :func:`popliteal.clinic.policy.triage` gives them in ``Triage.rules``.
+
+    Notes
+    -----
+    The policy is evaluated as array operations over the whole chunk
+    (:func:`popliteal.clinic.policy.triage_many`); the levels and rules are exactly those of the
+    one-patient path (a property test compares them on random patients).
+    """
+    levels, fired = triage_many(probs, shown, policy)
+    by_level = {}
+    ids = np.array([r.id for r in policy.rules], dtype=object)
+    rules: list[tuple[str, ...]] = []
+    for i in range(len(levels)):
+        at = by_level.setdefault(levels[i], np.array([r.level == levels[i] for r in policy.rules], dtype=bool))
+        chosen = tuple(ids[fired[i] & at])
+        rules.append(chosen or (policy.default.id,))
+    return levels, rules
+
+
+class _Impossible:
+    """Names the items of impossible evidence, like :func:`popliteal.engine.inference.explain_impossible`.
+
+    The same answer (the first single item, else the first pair, in that
+    function's order, that the model holds impossible; else every item), but
+    for many rows at once: only hard items can be impossible (a likelihood in
+    (0, 1) never is), and each single item and pair is checked once per
+    engine, in one batched call for all rows of a chunk.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.zero: dict[tuple, bool] = {}
+
+    def _check(self, combos, names: tuple[str, ...]) -> None:
+        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
+        if not combos:
+            return
+        n = len(combos)
+        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
+        for i, combo in enumerate(combos):
+            for name, state in combo:
+                row = lik[name][i]
+                row[:] = 0.0
+                row[structure.BY_NAME[name].states.index(state)] = 1.0
+        _, p_e = _marginals(self.engine, lik, n)
+        for combo, p in zip(combos, p_e):
+            self.zero[combo] = not p > IMPOSSIBLE
+
+    def explain(self, rows: list[list[tuple[str, str]]], names: tuple[str, ...]) -> list[str]:
+        """For each row's items (``(variable, shown value)``, structure order), the clash in one line.
+
+        ``names`` are the variables the rows may observe: the checks run the
+        plan of that pattern, the one that scored the rows.
+        """
+        plans = []
+        for items in rows:
+            hard = [(k, v) for k, v in items if ":" not in v]
+            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
+        self._check((c for _, combos in plans for c in combos), names)
+        out = []
+        for items, combos in plans:
+            found = next((c for c in combos if self.zero[c]), None)
+            shown = found if found is not None else items
+            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _impossible_for(engine) -> _Impossible:
+    return _Impossible(engine)
+
+
+def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
+    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
+
+    Each distinct row (the same cells in every evidence column) is parsed,
+    scored and triaged once; the answers are then copied to every row like
+    it, in order. ``row_problems`` are errors found before parsing (a ragged
+    CSV row, by position): such a row is not scored.
+    """
+    import pandas as pd
+
+    n = len(frame)
+    columns = [_parse_column(c, frame[c].to_numpy(dtype=object)) for c in lay.evidence]
+    first, inverse = _unique_rows(columns, n)
+    u = len(first)
+    # Per distinct row: evidence, likelihoods and problems.
+    likelihoods: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    problems: list[list[str]] = [[] for _ in range(u)]
+    for col in columns:
+        codes = col.codes[first]
+        lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
+        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
+            problems[i].append(bad[i])
+        if col.name in shown:  # age and age_group both given: they must agree
+            other = shown[col.name]
+            given_by = [c for c in lay.evidence if _column_variable(c) == col.name]
+            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)):
+                given = " and ".join(f"{c}={frame[c].iloc[first[i]]}" for c in given_by)
+                problems[i].append(f"{col.name}: given twice with different values ({given})")
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
+        else:
+            likelihoods[col.name] = lik
+            shown[col.name] = sh
+    bad = np.array([bool(p) for p in problems], dtype=bool)
+    good = np.flatnonzero(~bad)
+    observed = lay.observed
+    marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
+    probs_good = np.column_stack([
+        np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS]) \
+        if len(good) else np.empty((0, len(structure.TARGETS)))
+    impossible = ~(p_e > IMPOSSIBLE)
+    if impossible.any():
+        rows = good[impossible]
+        items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
+                 for i in rows]
+        for i, text in zip(rows, _impossible_for(model.engine).explain(items, observed)):
+            problems[i].append(f"the model holds this evidence impossible: {text}")
+    possible = good[~impossible]
+    probs = np.full((u, len(structure.TARGETS)), np.nan)
+    probs[possible] = probs_good[~impossible]
+    levels = np.full(u, None, dtype=object)
+    levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
+                                      model.priors.triage, model.digest)
+    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
+    probs, levels, errors = probs[inverse], levels[inverse], errors[inverse]
+    if row_problems:
+        at = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
+        probs[at] = np.nan
+        levels[at] = None
+        errors[at] = list(row_problems.values())
+    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
+    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
+    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
+    return added
+
+
+@dataclass
+class Parsed:
+    """The evidence of a frame of cases, one array per variable.
+
+    Attributes
+    ----------
+    likelihoods : dict of str to numpy.ndarray
+        ``(n, card)`` for every variable with an evidence column: one-hot for a
+        state, ``[L, 1 - L]`` for soft evidence, all ones where the cell is
+        empty or bad.
+    shown : dict of str to numpy.ndarray
+        The evidence as the contract writes it (``"yes"``, ``"yes:0.7"``), ``""`` where unobserved.
+    problems : list of list of str
+        For each row, what is wrong with its cells (empty when nothing is).
+    """
+
+    likelihoods: dict[str, np.ndarray]
+    shown: dict[str, np.ndarray]
+    problems: list[list[str]]
+
+
+def parse_frame(frame, lay: Layout | None = None) -> Parsed:
+    """Parse the evidence columns of ``frame``, each distinct cell once (vectorised)."""
+    lay = lay if lay is not None else layout(frame.columns, "frame")
+    n = len(frame)
+    likelihoods: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    problems: list[list[str]] = [[] for _ in range(n)]
+    for column in lay.evidence:
+        col = _parse_column(column, frame[column].to_numpy(dtype=object))
+        lik, sh, bad = col.table[col.codes], col.shown[col.codes], col.problems[col.codes]
+        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
+            problems[i].append(bad[i])
+        if col.name in shown:  # age and age_group both given: the first given wins here
+            other = shown[col.name]
+            likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
+            shown[col.name] = np.where(other != "", other, sh)
+        else:
+            likelihoods[col.name], shown[col.name] = lik, sh
+    bad_rows = np.array([bool(p) for p in problems], dtype=bool)
+    for lik in likelihoods.values():  # bad rows are scored as if empty
+        lik[bad_rows] = 1.0
+    return Parsed(likelihoods, shown, problems)
+
+
+def score_frame(model, frame):
+    """Return ``frame`` with the scoring columns added (see the module's docstring).
+
+    Parameters
+    ----------
+    model : popliteal.api.Model
+    frame : pandas.DataFrame
+        One case per row; columns named after variables (or ``age``); cells
+        as text, ``yes:0.7`` for soft evidence, empty or missing where unobserved.
+    """
+    import pandas as pd
+
+    lay = layout(frame.columns, "frame")
+    plain = frame.reset_index(drop=True)  # any index, even with repeated labels, is kept as it was
+    added = pd.concat([_added_columns(model, plain.iloc[i:i + DEFAULT_CHUNK_SIZE], lay)  # bounded memory
+                       for i in range(0, max(len(plain), 1), DEFAULT_CHUNK_SIZE)])
+    out = pd.concat([plain, added], axis=1)
+    out.index = frame.index
+    return out
+

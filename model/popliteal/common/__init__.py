@@ -1,0 +1,5 @@
+"""Utilities every layer may use: safe YAML, atomic files, short messages, the version.
+
+Owns nothing clinical and knows no variable. It imports only the standard library,
+numpy and PyYAML, never another part of popliteal.
+"""

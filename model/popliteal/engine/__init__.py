@@ -1,0 +1,9 @@
+"""Exact inference: evidence in, posteriors out.
+
+Owns ``evidence`` (parsing and validating what is known about a patient), ``contraction``
+(the planned tensor contraction and its backward pass), ``inference`` (the engine, the
+:class:`~popliteal.engine.inference.Posterior` result), ``marginals`` (every variable's
+marginal) and ``sampling`` (patients drawn from the network). It may import
+:mod:`popliteal.common`, :mod:`popliteal.network` and :mod:`popliteal.present`; never
+pgmpy or matplotlib at import time.
+"""

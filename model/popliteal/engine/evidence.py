@@ -1,0 +1,256 @@
+"""Parse and validate evidence: what is known about one patient.
+
+Forms accepted on the command line and in the Python API:
+
+- ``NAME=STATE``: the variable is observed in that state;
+- ``NAME=STATE:LIKELIHOOD``: soft (virtual) evidence. The finding was reported
+  with that confidence: ``P(report | NAME=STATE) = LIKELIHOOD`` and
+  ``P(report | any other state) = 1 - LIKELIHOOD``. It is *not* a target
+  marginal: ``calf_swelling=yes:0.7`` moves the posterior less than a sure
+  ``calf_swelling=yes`` and ``:0.5`` does not move it at all;
+- ``NAME=STATE|STATE``: the variable is in one of these states (hard evidence
+  on a set of states, such as ``pain_side=medial|central``); ``NAME=STATE|STATE:L``
+  is the soft form (likelihood ``L`` for the listed states, ``1 - L`` for the others);
+- ``age=YEARS``: mapped to ``age_group`` (2-11 child, 12-17 adolescent,
+  18-60 adult, over 60 over_60);
+- a compatibility name of :data:`popliteal.network.structure.ALIASES`:
+  ``pregnant_or_postpartum=yes`` is ``pregnancy=pregnant|postpartum`` and
+  ``pregnant_or_postpartum=no`` is ``pregnancy=no``.
+
+Every problem raises :class:`EvidenceError` with one line that names it and,
+for a misspelt name or state, the nearest valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ..network import structure
+
+
+#: Separates the states of hard evidence on a set of states (``pain_side=medial|central``).
+SET_SEPARATOR = "|"
+
+
+class EvidenceError(ValueError):
+    """Evidence names an unknown variable or state, or is malformed or impossible."""
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    if not isinstance(word, str) or len(word) > 100:  # no near miss, and difflib is slow on long texts
+        return ""
+    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def age_to_group(years: float) -> str:
+    """Map an age in years to the state of ``age_group`` (:func:`popliteal.network.structure.age_to_group`)."""
+    try:
+        return structure.age_to_group(years)
+    except ValueError as exc:
+        raise EvidenceError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Validated evidence: hard states and soft (virtual) findings.
+
+    Attributes
+    ----------
+    hard : dict
+        ``{variable: state}`` for observed variables; ``"a|b"`` for a set of states.
+    soft : dict
+        ``{variable: (state, likelihood)}`` for findings reported with a confidence.
+    """
+
+    hard: Mapping[str, str] = field(default_factory=dict)
+    soft: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.hard, Mapping) or not isinstance(self.soft, Mapping):
+            raise EvidenceError("Evidence(hard=..., soft=...) takes two mappings; use popliteal.engine.evidence.from_mapping "
+                                "for {name: 'state'} or {name: 'yes:0.7'}")
+        for name, state in self.hard.items():
+            _check_name(name)
+            if not isinstance(state, str):
+                raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {_shown(state)}")
+            for part in state.split(SET_SEPARATOR):
+                _check_state(name, part)
+        for name, item in self.soft.items():
+            _check_name(name)
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise EvidenceError(f"{name}: soft evidence must be (state, likelihood), got {_shown(item)}")
+            state, lik = item
+            for part in state.split(SET_SEPARATOR):
+                _check_state(name, part)
+            _check_likelihood(name, f"{state}:{lik}", lik)
+        both = set(self.hard) & set(self.soft)
+        if both:
+            raise EvidenceError(f"{sorted(both)[0]}: given both as sure and as soft evidence")
+
+    @property
+    def names(self) -> set[str]:
+        """Every variable with evidence."""
+        return set(self.hard) | set(self.soft)
+
+    def as_dict(self) -> dict[str, str]:
+        """The evidence as strings, in the contract's JSON form, sorted by variable order."""
+        out = {}
+        for name in structure.NAMES:
+            if name in self.hard:
+                out[name] = self.hard[name]
+            elif name in self.soft:
+                state, lik = self.soft[name]
+                out[name] = f"{state}:{lik!r}"  # the shortest text that reads back as the same float
+        return out
+
+    def likelihoods(self) -> dict[str, np.ndarray]:
+        """One likelihood vector over the states of each variable with evidence."""
+        out = {}
+        for name, state in self.hard.items():
+            states = structure.BY_NAME[name].states
+            members = set(state.split(SET_SEPARATOR))
+            out[name] = np.array([1.0 if s in members else 0.0 for s in states])
+        for name, (state, lik) in self.soft.items():
+            states = structure.BY_NAME[name].states
+            members = set(state.split(SET_SEPARATOR))
+            out[name] = np.array([lik if s in members else 1.0 - lik for s in states])
+        return out
+
+    def without(self, name: str) -> "Evidence":
+        """The same evidence with ``name`` left out."""
+        return Evidence({k: v for k, v in self.hard.items() if k != name},
+                        {k: v for k, v in self.soft.items() if k != name})
+
+    def with_state(self, name: str, state: str) -> "Evidence":
+        """The same evidence with ``name`` observed in ``state``."""
+        hard = dict(self.hard)
+        hard[name] = state
+        return Evidence(hard, {k: v for k, v in self.soft.items() if k != name})
+
+    def __len__(self) -> int:
+        return len(self.hard) + len(self.soft)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut for a one-line message."""
+    from ..common.messages import shorten
+
+    return shorten(repr(value))
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or name not in structure.BY_NAME:
+        options = list(structure.NAMES) + ["age"] + list(structure.ALIASES)
+        hint = _suggest(name, options) if isinstance(name, str) else ""
+        raise EvidenceError(f"unknown variable {_shown(name)}{hint}")
+    return name
+
+
+def _check_likelihood(name: str, text: str, lik: Any) -> float:
+    """A soft likelihood: a float in (0, 1]."""
+    if isinstance(lik, bool) or not isinstance(lik, (int, float)) or not 0.0 < lik <= 1.0:
+        raise EvidenceError(f"{name}={_cut(text)}: the likelihood after ':' must be in (0, 1], got {_cut(lik)}")
+    return float(lik)
+
+
+def _check_states(name: str, text: str) -> str:
+    """One state or a set ``a|b`` of states, in the variable's order."""
+    chosen = {_check_state(name, part.strip()) for part in text.split(SET_SEPARATOR)}
+    return SET_SEPARATOR.join(s for s in structure.BY_NAME[name].states if s in chosen)
+
+
+def _cut(value: Any) -> str:
+    from ..common.messages import shorten
+
+    return shorten(value)
+
+
+def _check_state(name: str, state: str) -> str:
+    states = structure.BY_NAME[name].states
+    if state not in states:
+        hint = _suggest(state, states) or f"; states are {', '.join(states)}"
+        raise EvidenceError(f"{name}: unknown state {_shown(state)}{hint}")
+    return state
+
+
+def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
+    """Return ``(name, state)`` or ``(name, (state, likelihood))`` for one item."""
+    if value is True or value is False:
+        value = "yes" if value else "no"
+    if name == "age":
+        try:
+            years = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise EvidenceError(f"age={_cut(value)}: age must be a number of years") from None
+        return "age_group", age_to_group(years)
+    if name in structure.ALIASES:
+        target, meaning = structure.ALIASES[name]
+        text = value.strip() if isinstance(value, str) else value
+        base, sep, lik_text = text.partition(":") if isinstance(text, str) else (text, "", "")
+        if base.strip() not in meaning if isinstance(base, str) else True:
+            raise EvidenceError(f"{name}: unknown state {_shown(value)}; states are {', '.join(meaning)} "
+                                f"(or give {target}={'|'.join(structure.BY_NAME[target].states)})")
+        name, value = target, SET_SEPARATOR.join(meaning[base.strip()]) + sep + lik_text
+    _check_name(name)
+    if not isinstance(value, str):
+        raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {_shown(value)}")
+    text = value.strip()
+    if ":" in text:
+        state, _, lik_text = text.partition(":")
+        state = _check_states(name, state)
+        try:
+            lik = float(lik_text)
+        except ValueError:
+            raise EvidenceError(f"{name}={_cut(text)}: the likelihood after ':' must be a number in (0, 1]") from None
+        if lik == 0.0 and any(c in "123456789" for c in lik_text.partition("e")[0].partition("E")[0]):
+            raise EvidenceError(f"{name}={_cut(text)}: the likelihood {_cut(lik_text.strip())} is too small for a "
+                                "double-precision number (below 5e-324)")
+        _check_likelihood(name, text, lik)
+        if lik == 1.0:
+            return name, state
+        return name, (state, lik)
+    if SET_SEPARATOR in text:
+        return name, _check_states(name, text)
+    return name, _check_state(name, text)
+
+
+def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Evidence:
+    """Validate evidence given as ``{name: state}`` (or pairs).
+
+    States may be ``"yes"``/``"no"``, Python booleans, ``"yes:0.7"`` for soft
+    evidence, or a number of years for ``age``.
+    """
+    pairs = items.items() if isinstance(items, Mapping) else items
+    hard: dict[str, str] = {}
+    soft: dict[str, tuple[str, float]] = {}
+    shown: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name, parsed = _parse_value(str(raw_name).strip(), raw_value)
+        shown_value = _cut(f"{raw_name}={raw_value}")
+        if name in shown:
+            previous = hard.get(name, soft.get(name))
+            if previous != parsed:
+                raise EvidenceError(f"{name}: given twice with different values ({shown[name]} and {shown_value})")
+            continue
+        shown[name] = shown_value
+        if isinstance(parsed, tuple):
+            soft[name] = parsed
+        else:
+            hard[name] = parsed
+    return Evidence(hard, soft)
+
+
+def parse_items(items: Iterable[str]) -> Evidence:
+    """Validate command-line items of the form ``NAME=STATE[:LIKELIHOOD]``."""
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise EvidenceError(f"evidence {_shown(item)} must have the form NAME=STATE (for example calf_swelling=yes)")
+        pairs.append((name.strip(), value.strip()))
+    return from_mapping(pairs)
