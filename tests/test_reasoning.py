@@ -3,7 +3,8 @@
 The unit tests feed hand-made posteriors to the rules; the invariant tests run 10,000 random
 patients drawn from the network (partial answers, soft evidence) through the whole model and
 check what the clinical review asked for: advice never contradicts its level, no red flag reaches
-self-care, PECH follows a fall, heat never beside a dangerous cause or after trauma.
+self-care, PECH follows a fall, heat never beside a dangerous cause or after trauma, and (NHS knee
+pathways) a knee locked after an injury or one the patient cannot walk on is seen the same day.
 """
 
 from __future__ import annotations
@@ -86,6 +87,25 @@ def test_ottawa_knee_rule_after_trauma(policy):
     assert triage(cannot_walk, policy).level == "urgent"
 
 
+def test_acute_knee_injury_rules_follow_the_nhs_knee_pathways(policy):
+    """Gloucestershire G-care: a knee locked after an acute injury goes straight to the acute knee or
+    fracture clinic; 'unable to walk' is a red flag with or without an injury (Cornwall: emergency
+    department). Without an injury, locking or catching alone is not a same-day red flag."""
+    locked = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_locking": "yes"},
+                              meniscus_tear=0.3), policy)
+    assert locked.triage.level == "urgent" and "locked_after_injury" in locked.triage.rules
+    assert "locked_knee_today" in locked.advice_ids and "pech" in locked.advice_ids
+    assert triage(posterior({"age_group": "over_60", "knee_locking": "yes"}, meniscus_tear=0.3),
+                  policy).level == "doctor"
+    walk = assess(posterior({"age_group": "adult", "unable_to_bear_weight": "yes"}), policy)
+    assert walk.triage.rules == ("cannot_walk",) and "cannot_walk_today" in walk.advice_ids
+    # a swollen knee after an injury: the model cannot tell a haemarthrosis (within hours) from later
+    # swelling, so it is not sent the same day, but the advice names the timing that would
+    swollen = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_effusion": "yes"},
+                               ligament_injury=0.6), policy)
+    assert swollen.triage.level == "doctor" and "injury_when_today" in swollen.advice_ids
+
+
 def test_every_rule_names_advice_that_exists_and_every_advice_is_reachable(policy):
     ids = {a.id for a in policy.advice}
     for rule in (*policy.rules, policy.default):
@@ -146,6 +166,12 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
         ids, ev, p = result.advice_ids, result.evidence, result.probabilities
         trauma = reported(ev.get("recent_trauma"), {"yes"}, soft)
         assert ("pech" in ids) == trauma, evidence
+        if result.triage.level in ("doctor", "self_care"):
+            assert ("injury_when_today" in ids) == trauma, evidence
+        # G-care / Cornwall: a knee locked after an injury, or one the patient cannot walk on, is same-day
+        locked = trauma and reported(ev.get("knee_locking"), {"yes"}, soft)
+        if locked or reported(ev.get("unable_to_bear_weight"), {"yes"}, soft):
+            assert result.triage.level in ("urgent", "emergency"), evidence
         if "heat_for_muscles" in ids:
             assert not trauma and p["dvt"] < 0.02 and p["bakers_cyst_rupture"] < 0.2
             assert not reported(ev.get("redness_warmth"), {"yes"}, soft)
