@@ -4,7 +4,8 @@ The unit tests feed hand-made posteriors to the rules; the invariant tests run 1
 patients drawn from the network (partial answers, soft evidence) through the whole model and
 check what the clinical review asked for: advice never contradicts its level, no red flag reaches
 self-care, PECH follows a fall, heat never beside a dangerous cause or after trauma, and (NHS knee
-pathways) a knee locked after an injury or one the patient cannot walk on is seen the same day.
+pathways) a knee that is stuck, one that swelled within hours of an injury, or one the patient cannot
+walk on is seen the same day.
 """
 
 from __future__ import annotations
@@ -88,21 +89,33 @@ def test_ottawa_knee_rule_after_trauma(policy):
 
 
 def test_acute_knee_injury_rules_follow_the_nhs_knee_pathways(policy):
-    """Gloucestershire G-care: a knee locked after an acute injury goes straight to the acute knee or
-    fracture clinic; 'unable to walk' is a red flag with or without an injury (Cornwall: emergency
-    department). Without an injury, locking or catching alone is not a same-day red flag."""
-    locked = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_locking": "yes"},
-                              meniscus_tear=0.3), policy)
-    assert locked.triage.level == "urgent" and "locked_after_injury" in locked.triage.rules
-    assert "locked_knee_today" in locked.advice_ids and "pech" in locked.advice_ids
+    """Gloucestershire G-care: a locked knee (stuck, cannot straighten) goes straight to the acute knee or
+    fracture clinic, with or without an injury; a haemarthrosis (swelling within hours of an injury) to an
+    urgent fracture clinic (East Lancashire: A&E); 'unable to walk' is a red flag with or without an injury
+    (Cornwall: emergency department). A knee that only locks or catches is not a same-day red flag, even
+    after an injury: the advice names the signs that would make it one."""
+    for history in ({"recent_trauma": "yes"}, {}):
+        stuck = assess(posterior({"age_group": "adult", "knee_stuck": "yes", **history}, meniscus_tear=0.5), policy)
+        assert stuck.triage.level == "urgent" and "locked_after_injury" in stuck.triage.rules
+        assert "locked_knee_today" in stuck.advice_ids
+        assert ("pech" in stuck.advice_ids) == bool(history)
+    catching = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_locking": "yes"},
+                                meniscus_tear=0.3), policy)
+    assert catching.triage.level == "doctor" and "injury_when_today" in catching.advice_ids
+    text = catching.advice[catching.advice_ids.index("injury_when_today")]
+    assert "stuck" in text and "swelled up within an hour or two" in text
     assert triage(posterior({"age_group": "over_60", "knee_locking": "yes"}, meniscus_tear=0.3),
                   policy).level == "doctor"
+    bleed = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "rapid_swelling": "yes"},
+                             ligament_injury=0.7), policy)
+    assert bleed.triage.rules == ("haemarthrosis",) and "haemarthrosis_today" in bleed.advice_ids
+    assert "pech" in bleed.advice_ids
     walk = assess(posterior({"age_group": "adult", "unable_to_bear_weight": "yes"}), policy)
     assert walk.triage.rules == ("cannot_walk",) and "cannot_walk_today" in walk.advice_ids
-    # a swollen knee after an injury: the model cannot tell a haemarthrosis (within hours) from later
-    # swelling, so it is not sent the same day, but the advice names the timing that would
-    swollen = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_effusion": "yes"},
-                               ligament_injury=0.6), policy)
+    # swelling with no timing after an injury: a day or two later is normal, so not the same day, but
+    # the advice names the timing that would be
+    swollen = assess(posterior({"age_group": "adult", "recent_trauma": "yes", "knee_effusion": "yes",
+                                "rapid_swelling": "no"}, ligament_injury=0.6), policy)
     assert swollen.triage.level == "doctor" and "injury_when_today" in swollen.advice_ids
 
 
@@ -118,7 +131,8 @@ def test_every_rule_names_advice_that_exists_and_every_advice_is_reachable(polic
 
 WAIT = ("injury_mri_if_no_better", "safety_net_wait", "growing_pains_reassure", "heat_for_muscles",
         "sport_break", "stretching", "see_doctor_unclear")
-RED_FLAGS = {"calf_swelling", "calf_tenderness", "breathlessness", "unable_to_bear_weight"}
+RED_FLAGS = {"calf_swelling", "calf_tenderness", "breathlessness", "unable_to_bear_weight", "knee_stuck",
+             "rapid_swelling"}
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +182,15 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
         assert ("pech" in ids) == trauma, evidence
         if result.triage.level in ("doctor", "self_care"):
             assert ("injury_when_today" in ids) == trauma, evidence
-        # G-care / Cornwall: a knee locked after an injury, or one the patient cannot walk on, is same-day
-        locked = trauma and reported(ev.get("knee_locking"), {"yes"}, soft)
-        if locked or reported(ev.get("unable_to_bear_weight"), {"yes"}, soft):
-            assert result.triage.level in ("urgent", "emergency"), evidence
+        # G-care / Cornwall / East Lancashire: a stuck (locked) knee, a knee that swelled within hours of an
+        # injury, or one the patient cannot walk on, is seen the same day; catching alone is not
+        for flag in ("knee_stuck", "rapid_swelling", "unable_to_bear_weight"):
+            if reported(ev.get(flag), {"yes"}, soft):
+                assert result.triage.level in ("urgent", "emergency"), (evidence, flag)
+        if "injury_when_today" in ids:
+            text = result.advice[ids.index("injury_when_today")]
+            assert not (reported(ev.get("knee_stuck"), {"yes"}, soft) and "stuck" in text)
+            assert not (reported(ev.get("rapid_swelling"), {"yes"}, soft) and "swelled" in text)
         if "heat_for_muscles" in ids:
             assert not trauma and p["dvt"] < 0.02 and p["bakers_cyst_rupture"] < 0.2
             assert not reported(ev.get("redness_warmth"), {"yes"}, soft)

@@ -163,12 +163,15 @@ def test_seed_says_growth_plate_detachment_needs_prompt_treatment(model):
 
 def test_seed_says_pech_after_a_fall_and_mri_if_no_better(model):
     """'For pain after a fall, the PECH rule generally applies first ... an MRI can usually confirm the diagnosis.'"""
-    # a swollen knee after a twist (doctor): a knee that *locks* after an injury is now same-day
-    # (NHS Gloucestershire knee pathway), where "wait a few days for the MRI" is rightly not shown
+    # a swollen knee after a twist (doctor): a knee that is *stuck* and will not straighten is same-day
+    # (NHS Gloucestershire knee pathway), where "wait a few days for the MRI" is rightly not shown; a
+    # knee that only catches after a twist stays "doctor", with PECH and the MRI advice
     advice = " ".join(model.query({"age_group": "adult", "recent_trauma": "yes", "knee_effusion": "yes"}).advice)
     assert "PECH" in advice and "MRI" in advice
-    locked = " ".join(model.query({"recent_trauma": "yes", "knee_locking": "yes"}).advice)
+    locked = " ".join(model.query({"recent_trauma": "yes", "knee_stuck": "yes"}).advice)
     assert "PECH" in locked and "MRI" not in locked and "today" in locked
+    catching = " ".join(model.query({"recent_trauma": "yes", "knee_locking": "yes"}).advice)
+    assert "PECH" in catching and "MRI" in catching and "stuck and will not straighten" in catching
 
 
 def test_seed_says_rest_heat_or_cooling_for_overload(model):

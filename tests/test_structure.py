@@ -25,7 +25,8 @@ CONTRACT_FINDINGS = {
 
 
 #: Variables the project added to the contract (documented in docs/contract.md), never removed ones.
-ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight"}
+ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight",
+                  "knee_stuck", "rapid_swelling"}
 ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
 ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
@@ -85,7 +86,8 @@ def test_seed_says_which_edges_exist():
         ("hamstring_tendinopathy", "pain_on_bending"), ("popliteus_tendinopathy", "pain_on_bending"),
         ("hamstring_tendinopathy", "tendon_thickening"), ("growing_pains", "night_pain_both_legs"),
         ("pulmonary_embolism", "breathlessness"), ("meniscus_tear", "knee_locking"),
-        ("ligament_injury", "knee_instability"),
+        ("ligament_injury", "knee_instability"), ("meniscus_tear", "knee_stuck"),
+        ("ligament_injury", "rapid_swelling"), ("recent_trauma", "rapid_swelling"),
     ]
     assert [edge for edge in must if edge not in e] == []
     thrombosis_risks = {"age_group", "pregnancy", "estrogen_therapy", "immobilization", "long_travel",

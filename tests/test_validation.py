@@ -59,13 +59,11 @@ def test_vignettes_beat_the_published_symptom_checker_bar(scores):
 #: sports injury with nothing else recorded is "doctor" under the policy, because physeal fractures
 #: are a small part of the 9.3% of knee injuries with any fracture in paediatric EDs (Bulloch 2003;
 #: clinical review D7) and no Ottawa item (unable to bear weight) is recorded; the vignettes expect
-#: same-day care. A knee that swelled within 1-2 hours of an injury (a haemarthrosis) is a same-day
-#: red flag in the NHS knee pathways (Cornwall, East Lancashire), but the model's effusion question
-#: has no timing, and swelling a day or two after an injury is normal: the policy keeps it at
-#: "doctor" and the advice names the timing (injury_when_today). The locked knee after a twist
-#: (meniscus-12) left this set with the locked_after_injury rule (NHS Gloucestershire pathway).
-KNOWN_UNDER_TRIAGE = {"epi-01-basketball-landing-proximal-tibia", "epi-05-football-condyle",
-                      "epi-15-trampoline-both-knees", "ligament-14-basketball-pop-swollen-within-hours"}
+#: same-day care. epi-01 (knee stuck, cannot straighten) and ligament-14 (swollen within 1-2 hours of
+#: the injury) left this set on 2026-11-30, when the knee_stuck and rapid_swelling questions and their
+#: rules (locked_after_injury, haemarthrosis; NHS knee pathways) let the model see what their
+#: narratives say.
+KNOWN_UNDER_TRIAGE = {"epi-05-football-condyle", "epi-15-trampoline-both-knees"}
 
 
 def test_no_urgent_or_emergency_vignette_is_under_triaged(scores):

@@ -494,7 +494,8 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     """Noisy-OR with a leak; a parent may instead scale the whole probability (``scaled_by``).
 
     ``P(yes | parents) = prod f_j * (1 - (1 - leak) * prod (1 - p_i))`` over the active causes ``i``
-    and the active scaling parents ``j``. A factor ``f_j`` below 1 is an exclusion criterion: growing
+    and the active scaling parents ``j`` (active in their ``state``, ``yes`` unless listed: a
+    finding that needs an injury is scaled by ``recent_trauma`` in state ``no``). A factor ``f_j`` below 1 is an exclusion criterion: growing
     pains, a diagnosis of exclusion, are not diagnosed in a child who limps or has a swollen joint
     (the Peterson criteria), so with them the finding is ``f_j`` times as likely as without (a
     likelihood ratio of about ``f_j``).
@@ -520,14 +521,21 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     seen: dict[str, str] = {}
     slot: dict[str, int] = {}
     scaling: set[str] = set()
+    scale_state: dict[str, int] = {}
     for field_name, entries, value_key in (("causes", causes, "probability"), ("scaled_by", scalers, "factor")):
         for i, entry in enumerate(entries):
             where = f"{field_name}[{i}]"
             entry = _mapping(ctx, entry, where)
-            _check_keys(ctx, entry, where, {"parent", value_key}, {"parent", value_key} | _SOURCE_FIELDS)
+            optional = {"state"} if value_key == "factor" else set()
+            _check_keys(ctx, entry, where, {"parent", value_key}, {"parent", value_key} | optional | _SOURCE_FIELDS)
             parent = entry["parent"]
             if parent not in var.parents:
                 raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+            if value_key == "factor":
+                state = _state(entry.get("state", "yes"))
+                if state not in structure.YES_NO:
+                    raise ctx.fail(f"{where}.state", f"must be 'yes' or 'no', got {state!r}")
+                scale_state[parent] = structure.YES_NO.index(state)
             if parent in seen:
                 raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
             seen[parent] = where
@@ -547,16 +555,17 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     def build(values: np.ndarray) -> np.ndarray:
         lead = values.shape[:-1]
 
-        def on_axis(axis: int, yes: np.ndarray) -> np.ndarray:
-            # parent state index 0 is "yes": only then does the parent act
-            col = np.stack([yes, np.ones_like(yes)], axis=-1)
+        def on_axis(axis: int, yes: np.ndarray, state: int = 0) -> np.ndarray:
+            # a cause acts in its state index 0 ("yes"); a scaling parent in its listed state
+            ones = np.ones_like(yes)
+            col = np.stack([yes, ones] if state == 0 else [ones, yes], axis=-1)
             return col.reshape(lead + tuple(2 if a == axis else 1 for a in range(n_par)))
 
         p_no = np.broadcast_to((1.0 - values[..., 0]).reshape(lead + (1,) * n_par), lead + shape[1:]).copy()
         scale = np.ones(lead + shape[1:])
         for axis, parent in enumerate(var.parents):
             if parent in scaling:
-                scale = scale * on_axis(axis, values[..., slot[parent]])
+                scale = scale * on_axis(axis, values[..., slot[parent]], scale_state[parent])
             else:
                 p_no = p_no * on_axis(axis, 1.0 - values[..., slot[parent]])
         p_yes = scale * (1.0 - p_no)

@@ -162,6 +162,15 @@ VARIABLES: tuple[Variable, ...] = (
     _v("knee_instability", FINDING, "the knee gives way",
        ("ligament_injury", "meniscus_tear", "osteoarthritis_pain", "recent_trauma")),
     _v("knee_locking", FINDING, "the knee locks or catches", ("meniscus_tear", "bakers_cyst", "osteoarthritis_pain")),
+    # Added to the contract (2026-11-30): "locks or catches" is common and weak (KACS 2018), so the
+    # NHS knee pathways' red flags need their own questions: a knee stuck and unable to straighten
+    # (true locking, a mechanical block) and swelling within hours of an injury (a haemarthrosis).
+    _v("knee_stuck", FINDING,
+       "the knee is stuck and cannot be fully straightened (true locking, a mechanical block)",
+       ("meniscus_tear", "ligament_injury", "epiphysiolysis", "osteoarthritis_pain")),
+    _v("rapid_swelling", FINDING,
+       "the knee swelled up within a few hours of an injury (bleeding into the joint)",
+       ("recent_trauma", "ligament_injury", "meniscus_tear", "epiphysiolysis")),
     _v("night_pain_both_legs", FINDING, "evening or night pain in both legs, without a limp",
        ("growing_pains",)),
     _v("limping", FINDING, "limping or unable to bear weight",
