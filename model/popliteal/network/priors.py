@@ -495,7 +495,8 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
 
     ``P(yes | parents) = prod f_j * (1 - (1 - leak) * prod (1 - p_i))`` over the active causes ``i``
     and the active scaling parents ``j`` (active in their ``state``, ``yes`` unless listed: a
-    finding that needs an injury is scaled by ``recent_trauma`` in state ``no``). A factor ``f_j`` below 1 is an exclusion criterion: growing
+    finding that needs an injury is scaled by ``recent_trauma`` in state ``no``). A factor ``f_j``
+    below 1 is an exclusion criterion: growing
     pains, a diagnosis of exclusion, are not diagnosed in a child who limps or has a swollen joint
     (the Peterson criteria), so with them the finding is ``f_j`` times as likely as without (a
     likelihood ratio of about ``f_j``).
