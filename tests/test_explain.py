@@ -16,7 +16,7 @@ import pytest
 
 from popliteal.network import structure
 from popliteal.engine.evidence import from_mapping
-from popliteal.clinic.explain import ASKABLE, RED_FLAGS, leading_causes, next_questions
+from popliteal.clinic.explain import ASKABLE, leading_causes, next_questions
 from popliteal.engine.inference import ImpossibleEvidence
 from popliteal.network.bayesnet import reference_query
 
@@ -140,7 +140,7 @@ def test_red_flags_first_while_dvt_is_plausible(model):
     nq = model.next_questions(ev)
     assert nq.posterior.probabilities["dvt"] >= policy.red_flag_threshold
     flagged = [q.variable for q in nq.questions if q.red_flag]
-    assert set(flagged) == set(RED_FLAGS)
+    assert set(flagged) == {f.question for f in policy.red_flags if "dvt" in f.screens_for}
     assert [q.variable for q in nq.questions[:len(flagged)]] == flagged
     assert [q.score for q in nq.questions[:3]] == sorted((q.score for q in nq.questions[:3]), reverse=True)
     # the threshold comes from priors/triage.yaml: above P(dvt), nothing is a red flag
@@ -148,6 +148,21 @@ def test_red_flags_first_while_dvt_is_plausible(model):
     plain = next_questions(model.engine, model.evidence(ev), strict)
     assert not any(q.red_flag for q in plain.questions)
     assert [q.score for q in plain.questions] == sorted((q.score for q in plain.questions), reverse=True)
+
+
+def test_after_an_injury_the_same_day_questions_come_first(model):
+    """triage.yaml red_flag_questions: after an injury, weight bearing, a stuck knee and rapid swelling each
+    decide a same-day rule (Ottawa, G-care), so they are asked before any other question."""
+    policy = model.priors.triage
+    after_injury = {f.question for f in policy.red_flags if ("recent_trauma", frozenset({"yes"})) in f.after}
+    assert after_injury == {"unable_to_bear_weight", "knee_stuck", "rapid_swelling"}
+    nq = model.next_questions({"age_group": "adolescent", "recent_trauma": "yes"})
+    assert {q.variable for q in nq.questions[:3]} == after_injury and all(q.red_flag for q in nq.questions[:3])
+    assert all("red flag after recent_trauma=yes" in q.rationale for q in nq.questions[:3])
+    quiet = model.next_questions({"age_group": "adolescent", "recent_trauma": "no"})
+    assert not any(q.red_flag and q.variable in after_injury for q in quiet.questions)
+    soft = model.next_questions({"age_group": "adolescent", "recent_trauma": "yes:0.8"})  # counts at >= 0.5
+    assert {q.variable for q in soft.questions[:3]} == after_injury
 
 
 def test_no_red_flag_when_no_dangerous_cause_is_plausible(model):

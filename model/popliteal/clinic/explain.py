@@ -24,8 +24,9 @@ them in one batched engine call whose batch axis holds the hypothetical cases:
   the ranking, the triage and the advice read, and each term is a mutual
   information (never negative). The joint entropy over all 2^12 combinations
   would also reward telling apart combinations nobody acts on. Red-flag
-  questions (:data:`RED_FLAGS`) come first while a dangerous cause they
-  screen for is at least ``red_flag_threshold`` probable (``priors/triage.yaml``).
+  questions (``red_flag_questions`` of ``priors/triage.yaml``) come first while a
+  dangerous cause they screen for is at least ``red_flag_threshold`` probable, or
+  once what they follow is reported (an injury).
 - :func:`mpe`: the most probable joint combination of causes and
   complications, by enumerating every combination of the targets as hard
   evidence in one batched call (a marginal MAP: everything else summed out).
@@ -46,7 +47,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -54,22 +55,9 @@ from ..network import structure
 from ..present.result import Result
 from ..engine.evidence import Evidence
 from ..engine.inference import Engine, Posterior, query, ratio
+from ..network.priors import RedFlag, TriagePolicy
+from .policy import reported
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..network.priors import TriagePolicy
-
-#: Red-flag questions and the dangerous causes each one screens for. They are asked first
-#: (``popliteal next``, ``popliteal interview``) while one of those causes has a posterior of at
-#: least ``red_flag_threshold`` (priors/triage.yaml): breathlessness or chest pain reveals a
-#: pulmonary embolism (and so a thrombosis behind it), a swollen or tender calf a thrombosis.
-#: A growth-plate injury (epiphysiolysis) has no question of its own here: the triage already
-#: sends a plausible one to a doctor the same day, and the ranking asks what separates it.
-RED_FLAGS: dict[str, tuple[str, ...]] = {
-    "breathlessness": ("pulmonary_embolism", "dvt"),
-    "calf_swelling": ("dvt",),
-    "calf_tenderness": ("dvt",),
-    "calf_pain": ("dvt",),
-}
 
 #: Variables one can ask about: every risk factor and finding (causes are never observed, and
 #: whether a condition is present needs imaging: it can be given as evidence, never asked).
@@ -358,29 +346,37 @@ def rationale(variable: str, answers: list[tuple[str, float, np.ndarray]]) -> st
             f"if {s2}: {', '.join(_pct(p2[i]) for i in moved)})")
 
 
-def _red_flag_reason(variable: str, probs: dict[str, float], threshold: float,
-                     answers: list[tuple[str, float, np.ndarray]]) -> str | None:
-    plausible = [c for c in RED_FLAGS.get(variable, ()) if probs[c] >= threshold]
-    if not plausible:
+def _red_flag_reason(flag: RedFlag | None, probs: dict[str, float], policy: TriagePolicy,
+                     evidence: dict[str, str], answers: list[tuple[str, float, np.ndarray]]) -> str | None:
+    """Why ``flag`` is a red flag now (a dangerous cause still plausible, or what was reported), or None."""
+    if flag is None:
         return None
-    if_yes = {s: post for s, _, post in answers}.get("yes")
-    parts = []
-    for c in plausible:
-        after = f" (if yes: {_pct(if_yes[_TARGET_INDEX[c]])})" if if_yes is not None else ""
-        parts.append(f"P({c}) = {_pct(probs[c])}{after}")
-    return f"red flag while {' and '.join(parts)}, at least {threshold:.0%}"
+    threshold = policy.red_flag_threshold
+    plausible = [c for c in flag.screens_for if probs[c] >= threshold]
+    if plausible:
+        if_yes = {s: post for s, _, post in answers}.get("yes")
+        parts = []
+        for c in plausible:
+            after = f" (if yes: {_pct(if_yes[_TARGET_INDEX[c]])})" if if_yes is not None else ""
+            parts.append(f"P({c}) = {_pct(probs[c])}{after}")
+        return f"red flag while {' and '.join(parts)}, at least {threshold:.0%}"
+    soft = policy.soft_evidence_threshold
+    if flag.after and all(reported(evidence.get(n), states, soft) for n, states in flag.after):
+        given = ", ".join(f"{n}={'|'.join(sorted(states))}" for n, states in flag.after)
+        return f"red flag after {given}: {flag.reason}"
+    return None
 
 
-def next_questions(engine: Engine, evidence: Evidence, policy: "TriagePolicy", digest: str = "",
+def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, digest: str = "",
                    exclude: Iterable[str] = ()) -> NextQuestions:
     """Unobserved findings and risk factors, ranked by expected information about the causes.
 
     The score of a question ``Q`` is ``H(e) - sum_s P(Q=s | e) H(e, Q=s)`` where
     ``H`` is the sum over causes and complications of the binary entropy (bits)
     of ``P(cause | ...)``; it equals ``sum_C I(C; Q | e)`` and is never negative.
-    Red-flag questions (:data:`RED_FLAGS`) whose dangerous cause has a posterior of
-    at least ``policy.red_flag_threshold`` come first, best first among
-    themselves; the other questions follow by score. Questions below
+    Red-flag questions (``policy.red_flags``) whose dangerous cause has a posterior of
+    at least ``policy.red_flag_threshold``, or whose ``after`` evidence is reported,
+    come first, best first among themselves; the other questions follow by score. Questions below
     :data:`MIN_INFORMATION` bits are listed as not worth asking.
 
     Parameters
@@ -403,12 +399,13 @@ def next_questions(engine: Engine, evidence: Evidence, policy: "TriagePolicy", d
     wi = what_if(engine, evidence, candidates)
     h_base = float(binary_entropy(wi.base).sum())
     threshold = policy.red_flag_threshold
+    flags = {f.question: f for f in policy.red_flags}
     flagged, plain, idle = [], [], []
     for q in candidates:
         answers = wi.answers(q)
         expected = sum(p * float(binary_entropy(post).sum()) for _, p, post in answers)
         score = max(h_base - expected, 0.0) if answers else 0.0
-        reason = _red_flag_reason(q, posterior.probabilities, threshold, answers)
+        reason = _red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
         text = rationale(q, answers)
         question = Question(q, score, f"{reason}; {text}" if reason else text, reason is not None,
                             {s: p for s, p, _ in answers})

@@ -744,6 +744,20 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class RedFlag:
+    """A question ``next`` and the interview ask first (``red_flag_questions`` of ``triage.yaml``).
+
+    It is a red flag while one of the causes it ``screens_for`` is at least ``red_flag_threshold``
+    probable, or once everything in ``after`` is reported (``recent_trauma: yes``).
+    """
+
+    question: str
+    screens_for: tuple[str, ...]
+    after: tuple[tuple[str, frozenset[str]], ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Rule:
     """A triage rule: when every condition holds, the triage reaches ``level`` and shows ``advice``."""
 
@@ -777,6 +791,8 @@ class TriagePolicy:
     soft_evidence_threshold: float
     #: Red-flag questions are asked first while a dangerous cause is at least this probable.
     red_flag_threshold: float
+    #: The red-flag questions, in file order.
+    red_flags: tuple[RedFlag, ...] = ()
 
     def advice_by_id(self) -> dict[str, AdviceItem]:
         """The advice entries keyed by id."""
@@ -853,8 +869,8 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
     var = structure.Variable("triage", "policy", "")
     ctx = _Ctx(TRIAGE_FILE, var, references)
     data = _mapping(ctx, triage_doc, "file")
-    _check_keys(ctx, data, "", {"rules", "default", "soft_evidence_threshold", "red_flag_threshold"},
-                {"population", "notes"})
+    _check_keys(ctx, data, "", {"rules", "default", "soft_evidence_threshold", "red_flag_threshold",
+                                "red_flag_questions"}, {"population", "notes"})
     if not isinstance(data["rules"], list) or not data["rules"]:
         raise ctx.fail("rules", "must be a non-empty list")
     rules = []
@@ -901,7 +917,8 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
     if not 0.0 < soft < 1.0:
         raise ctx.fail("soft_evidence_threshold", f"must lie strictly between 0 and 1, got {soft!r}")
     return TriagePolicy(rules=tuple(rules), default=default_rule, advice=advice, soft_evidence_threshold=soft,
-                        red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]))
+                        red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]),
+                        red_flags=_red_flags(ctx, data["red_flag_questions"]))
 
 
 def _advice_ids(ctx: _Ctx, raw: Any, where: str, known: set[str]) -> tuple[str, ...]:
@@ -948,6 +965,40 @@ def _load_advice(name: str, doc: Any, references: dict[str, Any]) -> tuple[Advic
         _sourced_text(ctx, entry, where)
         items.append(AdviceItem(aid, text.strip(), tuple(levels), show, hide, tuple(signs_raw.items())))
     return tuple(items)
+
+
+def _red_flags(ctx: _Ctx, raw: Any) -> tuple[RedFlag, ...]:
+    """The sourced ``red_flag_questions`` of ``triage.yaml``: each an askable yes/no question."""
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail("red_flag_questions", "must be a non-empty list")
+    flags, seen = [], {}
+    for i, entry in enumerate(raw):
+        where = f"red_flag_questions[{i}]"
+        entry = _mapping(ctx, entry, where)
+        _check_keys(ctx, entry, where, {"question", "reason"}, {"question", "reason", "screens_for", "after"}
+                    | _SOURCE_FIELDS)
+        name = entry["question"]
+        var = structure.BY_NAME.get(name)
+        if var is None or var.kind not in (structure.RISK_FACTOR, structure.FINDING) or "yes" not in var.states:
+            raise ctx.fail(f"{where}.question", f"must be a yes/no risk factor or finding one can ask, got {name!r}")
+        if name in seen:
+            raise ctx.fail(f"{where}.question", f"{name!r} repeats {seen[name]}")
+        seen[name] = where
+        screens = entry.get("screens_for", [])
+        if not isinstance(screens, list) or not all(c in structure.TARGETS for c in screens):
+            raise ctx.fail(f"{where}.screens_for", f"must be a list of causes, got {screens!r}")
+        after = entry.get("after", {})
+        if not isinstance(after, dict):
+            raise ctx.fail(f"{where}.after", f"must be a mapping of variable to state, got {after!r}")
+        after_items = tuple(_states_of(ctx, f"{where}.after.{k}", k, v) for k, v in after.items())
+        if not screens and not after_items:
+            raise ctx.fail(where, "needs screens_for (dangerous causes) or after (evidence), or both")
+        reason = entry["reason"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise ctx.fail(f"{where}.reason", "must be a non-empty text")
+        _sourced_text(ctx, entry, where)
+        flags.append(RedFlag(name, tuple(screens), after_items, reason.strip()))
+    return tuple(flags)
 
 
 def _red_flag_threshold(ctx: _Ctx, raw: Any) -> float:
