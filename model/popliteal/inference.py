@@ -40,6 +40,12 @@ TINY = float(np.nextafter(0.0, 1.0))
 #: From this many cases on, a pattern's contraction order is searched harder
 #: (several greedy orders, the cheapest kept): planning then pays for itself.
 PLAN_MIN_BATCH = 16
+#: Tables with at least this many parents are contracted as a sum of products over their parents
+#: when they are noisy-ORs (:func:`popliteal.contraction.factorise_noisy_or`); smaller ones stay whole.
+FACTORISE_MIN_PARENTS = 7
+#: The product of the factorised tables' error amplification bounds may not exceed this: rounding
+#: errors of a factorised contraction stay below about this many times those of the joined one.
+MAX_AMPLIFICATION = 1e3
 
 
 class ImpossibleEvidence(EvidenceError):
@@ -57,18 +63,25 @@ class Engine:
     batched_tables : bool
         Whether the tables carry a leading axis of parameter draws, which
         then is the batch axis of every query.
+    factorise : bool
+        Contract noisy-OR tables with many parents as sums of products over
+        their parents (see :func:`_factorise`); False keeps every table whole
+        (the oracle the tests compare against).
     """
 
-    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False):
+    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False, factorise: bool = True):
         missing = [n for n in structure.NAMES if n not in tables]
         if missing:
             raise ValueError(f"no table for {missing[0]}")
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
-        # log of the smallest positive product of one entry per table: with the likelihoods' own
-        # floor it bounds every nonzero term of P(e) from below (see _marginals)
-        self._log_floor = float(sum(np.log(t[t > 0].min()) if np.any(t > 0) else 0.0 for t in self.tables.values()))
+        #: ``{node: parents kept on its core}`` for the tables contracted as a sum of products
+        self.factorised, self._arrays = _factorise(self.tables, batched_tables) if factorise else ({}, self.tables)
+        # log of the smallest positive product of one entry per contracted table: with the likelihoods'
+        # own floor it bounds every nonzero term of P(e) from below (see _marginals)
+        self._log_floor = float(sum(_log_min(t) for k, t in self._arrays.items()
+                                    if not (isinstance(k, str) and k in self.factorised)))
 
     def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
         """The contraction of one pattern of evidence and targets, cached.
@@ -91,8 +104,8 @@ class Engine:
         if plan is None:
             if len(self._plans) > 256:
                 self._plans.clear()
-            plan = self._plans[key] = Plan(self.tables, key[0], targets, batched_tables=self.batched_tables,
-                                           trials=PLAN_TRIALS if large else 1)
+            plan = self._plans[key] = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
+                                           trials=PLAN_TRIALS if large else 1, factorised=self.factorised)
         return plan
 
     def joint_with_evidence(
@@ -117,7 +130,7 @@ class Engine:
         dict of str to array of shape ``(batch, card)``
         """
         plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
-        return plan.joint(self.tables, likelihoods, batch)
+        return plan.joint(self._arrays, likelihoods, batch)
 
     def _prepare(self, likelihoods, targets, batch):
         """The plan, the likelihoods it reads and the number of cases of one call."""
@@ -138,7 +151,7 @@ class Engine:
     def _rescaled(self, plan, likelihoods, cases: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The joint of ``cases`` only, with every intermediate rescaled (no underflow)."""
         lik = {n: (np.asarray(v)[cases] if np.ndim(v) == 2 else v) for n, v in likelihoods.items()}
-        tables = ({n: t[cases] for n, t in self.tables.items()} if self.batched_tables else self.tables)
+        tables = ({n: t[cases] for n, t in self._arrays.items()} if self.batched_tables else self._arrays)
         return plan.joint(tables, lik, len(cases), scaled=True)
 
     def marginals(
@@ -184,7 +197,7 @@ class Engine:
     def _marginals(self, likelihoods, targets, batch):
         targets = tuple(targets) or ("age_group",)
         plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
-        joint = plan.joint(self.tables, likelihoods, batch)
+        joint = plan.joint(self._arrays, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
         if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
@@ -213,6 +226,38 @@ class Engine:
 
 #: Every nonzero term of P(e) above exp(this) is an ordinary double, and so is every partial sum.
 _LOG_SAFE = float(np.log(1e-280))
+
+
+def _log_min(table: np.ndarray) -> float:
+    """The log of the smallest nonzero absolute entry of ``table`` (0 when all are zero)."""
+    size = np.abs(table)
+    return float(np.log(size[size > 0].min())) if np.any(size > 0) else 0.0
+
+
+def _factorise(tables: dict[str, np.ndarray], batched: bool) -> tuple[dict[str, tuple[str, ...]], dict]:
+    """The noisy-OR tables with many parents as sums of products, and every array a plan reads.
+
+    Candidates have at least :data:`FACTORISE_MIN_PARENTS` parents, most parents first; each is
+    taken while the product of the error amplification bounds stays within
+    :data:`MAX_AMPLIFICATION`. Returns ``{node: kept parents}`` and the arrays: every table under
+    its node's name, plus ``(node, "core")`` and ``(node, parent)`` for the factorised ones.
+    """
+    from .contraction import factorise_noisy_or
+
+    arrays: dict = dict(tables)
+    chosen: dict[str, tuple[str, ...]] = {}
+    budget = MAX_AMPLIFICATION
+    candidates = [v for v in structure.VARIABLES if len(v.parents) >= FACTORISE_MIN_PARENTS]
+    for var in sorted(candidates, key=lambda v: -len(v.parents)):
+        found = factorise_noisy_or(tables[var.name], lead=1 if batched else 0)
+        if found is None or found.amplification > budget:
+            continue
+        budget /= found.amplification
+        chosen[var.name] = tuple(var.parents[k] for k in found.kept)
+        arrays[(var.name, "core")] = found.core
+        for k, g in found.per_parent.items():
+            arrays[(var.name, var.parents[k])] = g
+    return chosen, arrays
 
 
 def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray) -> np.ndarray:
