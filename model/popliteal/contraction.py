@@ -249,6 +249,8 @@ class Plan:
             read = {i for s in self._steps if not const[s.output] for i in s.inputs}
             self._constants = {i: a for i, a in self._constants.items() if i in read}
         self._run = [s for s in self._steps if not const[s.output]]
+        self._grads = {(s.output, k): _grad_recipe(s, k, self._factors) for s in self._run if wants[s.output]
+                       for k, i in enumerate(s.inputs) if wants[i]}
         per_case = sum(math.prod(cards[a] for a in self._factors[s.output] if a != _CASE) for s in self._run)
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
 
@@ -332,7 +334,7 @@ class Plan:
             g = grads.pop(step.output)
             for k, i in enumerate(step.inputs):
                 if self._wants[i]:
-                    grads[i] = _input_grad(step, k, g, [vals[j] for j in step.inputs], self._factors)
+                    grads[i] = _input_grad(self._grads[(step.output, k)], k, g, [vals[j] for j in step.inputs])
                     if scaled:  # a positive number per case does not change the normalised marginals
                         grads[i] = _rescale(grads[i])[0]
         result = {}
@@ -475,24 +477,42 @@ def _equation(inputs: list[tuple[int, ...]], output: tuple[int, ...]) -> str:
     return ",".join("".join(m[a] for a in axes) for axes in inputs) + "->" + "".join(m[a] for a in output)
 
 
-def _input_grad(step: _Step, k: int, g: np.ndarray, values: list[np.ndarray], factors) -> np.ndarray:
+@dataclass(frozen=True)
+class _Grad:
+    """How to differentiate one step with respect to one input (built once per plan)."""
+
+    equation: str  # einsum of the output's gradient with the other inputs, to the kept axes
+    others: tuple[int, ...]  # positions of the other inputs in the step
+    broadcast: tuple[int, ...] | None  # per non-case axis of the input: its position, None if kept == full
+    unit_shape: tuple[int | None, ...]  # per axis of the input (case last): its position among the kept, or None
+
+
+def _grad_recipe(step: _Step, k: int, factors) -> _Grad:
+    out_axes = factors[step.output]
+    g_axes = out_axes if _CASE in out_axes else out_axes + (_CASE,)
+    mine = factors[step.inputs[k]]
+    others = [n for n in range(len(step.inputs)) if n != k]
+    other_axes = [factors[step.inputs[n]] for n in others]
+    present = set(g_axes).union(*(set(a) for a in other_axes))
+    kept = tuple(a for a in mine if a != _CASE and a in present) + (_CASE,)
+    m = _letters([g_axes, *other_axes, kept])
+    eq = ",".join("".join(m[a] for a in axes) for axes in [g_axes, *other_axes])
+    full = tuple(a for a in mine if a != _CASE) + (_CASE,)
+    if kept == full:
+        return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others), None, ())
+    return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others),
+                 tuple(mine.index(a) for a in full[:-1]), tuple(kept.index(a) if a in kept else None for a in full))
+
+
+def _input_grad(recipe: _Grad, k: int, g: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
     """``d out / d input_k`` contracted with the output's gradient ``g``, per case.
 
     The result has the input's axes plus the case axis (last), broadcast along
     the axes that the step summed out of that input alone.
     """
-    out_axes = factors[step.output]
-    g_axes = out_axes if _CASE in out_axes else out_axes + (_CASE,)
-    mine = factors[step.inputs[k]]
-    others = [(factors[j], values[n]) for n, j in enumerate(step.inputs) if n != k]
-    present = set(g_axes).union(*(set(a) for a, _ in others))
-    kept = tuple(a for a in mine if a != _CASE and a in present) + (_CASE,)
-    m = _letters([g_axes, *(a for a, _ in others), kept])
-    eq = ",".join("".join(m[a] for a in axes) for axes in [g_axes, *(a for a, _ in others)])
-    grad = np.einsum(eq + "->" + "".join(m[a] for a in kept), g, *(v for _, v in others))
-    full = tuple(a for a in mine if a != _CASE) + (_CASE,)
-    if kept == full:
+    grad = np.einsum(recipe.equation, g, *(values[n] for n in recipe.others))
+    if recipe.broadcast is None:
         return grad
-    shape = [values[k].shape[mine.index(a)] for a in full[:-1]] + [g.shape[-1]]
-    expanded = grad.reshape([grad.shape[kept.index(a)] if a in kept else 1 for a in full])
+    shape = [values[k].shape[i] for i in recipe.broadcast] + [g.shape[-1]]
+    expanded = grad.reshape([1 if i is None else grad.shape[i] for i in recipe.unit_shape])
     return np.broadcast_to(expanded, shape)
