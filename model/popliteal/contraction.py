@@ -86,16 +86,30 @@ class Factorised:
     per_parent: dict[int, np.ndarray]
     amplification: float
 
+    @property
+    def log_min(self) -> float:
+        """The log of the smallest absolute nonzero product of one entry per factor (a term's floor)."""
+        parts = [self.core, *self.per_parent.values()]
+        return float(sum(np.log(np.abs(a)[a != 0].min()) if np.any(a != 0) else 0.0 for a in parts))
+
     def table(self) -> np.ndarray:
-        """The table rebuilt from the factors (to check the factorisation)."""
+        """The table rebuilt from the factors (to check the factorisation).
+
+        One broadcast product per parent over ``(*draws, rank, *parents)``, then the
+        sum over the rank: linear in the table's size, also for many draws.
+        """
         lead = self.core.ndim - 2 - len(self.kept)
         n = len(self.kept) + len(self.per_parent)
-        letters = _LETTERS[lead + 2:lead + 2 + n]
-        draws, node, h = _LETTERS[:lead], _LETTERS[lead], _LETTERS[lead + 1]
-        ops = [self.core] + [self.per_parent[k] for k in sorted(self.per_parent)]
-        subs = [draws + node + h + "".join(letters[k] for k in self.kept)]
-        subs += [draws + h + letters[k] for k in sorted(self.per_parent)]
-        return np.einsum(",".join(subs) + "->" + draws + node + letters, *ops)
+        draws = self.core.shape[:lead]
+        rank = self.core.shape[lead + 1]
+        terms = np.ones(draws + (rank,) + (1,) * n)
+        for k, g in self.per_parent.items():
+            terms = terms * g.reshape(draws + (rank,) + tuple(g.shape[-1] if j == k else 1 for j in range(n)))
+        core = np.moveaxis(self.core, lead, -1)  # (*draws, rank, *kept, card)
+        cards = core.shape[lead + 1:lead + 1 + len(self.kept)]
+        core = core.reshape(draws + (rank,) + tuple(cards[self.kept.index(j)] if j in self.kept else 1
+                                                    for j in range(n)) + (core.shape[-1],))
+        return np.moveaxis((terms[..., None] * core).sum(axis=lead), -1, lead)
 
 
 def factorise_noisy_or(table: np.ndarray, lead: int = 0) -> Factorised | None:

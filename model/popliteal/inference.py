@@ -8,7 +8,10 @@ backward pass, which gives every target's marginal at once
 (:mod:`popliteal.contraction`). Nodes that are neither observed, nor
 targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
-the uncertainty analysis.
+the uncertainty analysis. The noisy-OR findings with the most parents enter
+the contraction as a sum of two products over their parents (checked against
+their tables when the engine is built), so that observing one does not join
+all its parents in one factor.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.reference_query`) and
@@ -76,12 +79,14 @@ class Engine:
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
-        #: ``{node: parents kept on its core}`` for the tables contracted as a sum of products
-        self.factorised, self._arrays = _factorise(self.tables, batched_tables) if factorise else ({}, self.tables)
-        # log of the smallest positive product of one entry per contracted table: with the likelihoods'
-        # own floor it bounds every nonzero term of P(e) from below (see _marginals)
-        self._log_floor = float(sum(_log_min(t) for k, t in self._arrays.items()
-                                    if not (isinstance(k, str) and k in self.factorised)))
+        self.factorise = factorise
+        # the tables and, once factorised (on first use, see factorised), their factors
+        self._arrays: dict = dict(self.tables)
+        self._factors: dict = {}  # node -> Factorised or None
+        # log of the smallest positive product of one entry per table: with the likelihoods' own
+        # floor it bounds every nonzero term of P(e) from below (see _marginals)
+        self._log_min = {n: _log_min(t) for n, t in self.tables.items()}
+        self._log_floor = float(sum(self._log_min.values()))
 
     def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
         """The contraction of one pattern of evidence and targets, cached.
@@ -100,13 +105,48 @@ class Engine:
 
         large = batch >= PLAN_MIN_BATCH
         key = (observed if large else structure.NAMES, targets, large)
-        plan = self._plans.get(key)
-        if plan is None:
+        found = self._plans.get(key)
+        if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
-            plan = self._plans[key] = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
-                                           trials=PLAN_TRIALS if large else 1, factorised=self.factorised)
-        return plan
+            factorised = self.factorised((*key[0], *targets))
+            plan = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
+                        trials=PLAN_TRIALS if large else 1, factorised=factorised)
+            floor = self._log_floor + sum(min(0.0, self._factors[n].log_min - self._log_min[n]) for n in factorised)
+            found = self._plans[key] = (plan, floor)
+        return found
+
+    def factorised(self, names: Sequence[str] = structure.NAMES) -> dict[str, tuple[str, ...]]:
+        """The tables a contraction of ``names`` (and their ancestors) takes as sums of products.
+
+        Noisy-OR tables with at least :data:`FACTORISE_MIN_PARENTS` parents, most parents first,
+        each while the product of the error amplification bounds stays within
+        :data:`MAX_AMPLIFICATION` (so the choice depends only on the nodes). Returns
+        ``{node: parents kept on its core}``; the factors are computed on first use and
+        checked against the table (:func:`popliteal.contraction.factorise_noisy_or`).
+        """
+        from .contraction import _ancestral, factorise_noisy_or
+
+        if not self.factorise:
+            return {}
+        chosen: dict[str, tuple[str, ...]] = {}
+        budget = MAX_AMPLIFICATION
+        nodes = [structure.BY_NAME[n] for n in _ancestral(set(names))]
+        candidates = [v for v in nodes if len(v.parents) >= FACTORISE_MIN_PARENTS]
+        for var in sorted(candidates, key=lambda v: -len(v.parents)):
+            if var.name not in self._factors:
+                found = self._factors[var.name] = factorise_noisy_or(self.tables[var.name],
+                                                                     lead=1 if self.batched_tables else 0)
+                if found is not None:
+                    self._arrays[(var.name, "core")] = found.core
+                    for k, g in found.per_parent.items():
+                        self._arrays[(var.name, var.parents[k])] = g
+            found = self._factors[var.name]
+            if found is None or found.amplification > budget:
+                continue
+            budget /= found.amplification
+            chosen[var.name] = tuple(var.parents[k] for k in found.kept)
+        return chosen
 
     def joint_with_evidence(
         self,
@@ -129,7 +169,7 @@ class Engine:
         -------
         dict of str to array of shape ``(batch, card)``
         """
-        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
+        plan, likelihoods, batch, _ = self._prepare(likelihoods, targets, batch)
         return plan.joint(self._arrays, likelihoods, batch)
 
     def _prepare(self, likelihoods, targets, batch):
@@ -142,11 +182,11 @@ class Engine:
             if len(sizes) > 1:
                 raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
             batch = sizes.pop() if sizes else 1
-        plan = self._plan(observed, tuple(targets), batch)
+        plan, floor = self._plan(observed, tuple(targets), batch)
         if len(plan.observed) > len(observed):  # the all-variables plan: no evidence means all ones
             likelihoods = {n: likelihoods[n] if n in likelihoods else np.ones(len(structure.BY_NAME[n].states))
                            for n in plan.observed}
-        return plan, likelihoods, batch
+        return plan, likelihoods, batch, floor
 
     def _rescaled(self, plan, likelihoods, cases: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The joint of ``cases`` only, with every intermediate rescaled (no underflow)."""
@@ -196,12 +236,12 @@ class Engine:
 
     def _marginals(self, likelihoods, targets, batch):
         targets = tuple(targets) or ("age_group",)
-        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
+        plan, likelihoods, batch, floor = self._prepare(likelihoods, targets, batch)
         joint = plan.joint(self._arrays, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
         if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
-            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
+            low = low[floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
         safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
@@ -229,35 +269,8 @@ _LOG_SAFE = float(np.log(1e-280))
 
 
 def _log_min(table: np.ndarray) -> float:
-    """The log of the smallest nonzero absolute entry of ``table`` (0 when all are zero)."""
-    size = np.abs(table)
-    return float(np.log(size[size > 0].min())) if np.any(size > 0) else 0.0
-
-
-def _factorise(tables: dict[str, np.ndarray], batched: bool) -> tuple[dict[str, tuple[str, ...]], dict]:
-    """The noisy-OR tables with many parents as sums of products, and every array a plan reads.
-
-    Candidates have at least :data:`FACTORISE_MIN_PARENTS` parents, most parents first; each is
-    taken while the product of the error amplification bounds stays within
-    :data:`MAX_AMPLIFICATION`. Returns ``{node: kept parents}`` and the arrays: every table under
-    its node's name, plus ``(node, "core")`` and ``(node, parent)`` for the factorised ones.
-    """
-    from .contraction import factorise_noisy_or
-
-    arrays: dict = dict(tables)
-    chosen: dict[str, tuple[str, ...]] = {}
-    budget = MAX_AMPLIFICATION
-    candidates = [v for v in structure.VARIABLES if len(v.parents) >= FACTORISE_MIN_PARENTS]
-    for var in sorted(candidates, key=lambda v: -len(v.parents)):
-        found = factorise_noisy_or(tables[var.name], lead=1 if batched else 0)
-        if found is None or found.amplification > budget:
-            continue
-        budget /= found.amplification
-        chosen[var.name] = tuple(var.parents[k] for k in found.kept)
-        arrays[(var.name, "core")] = found.core
-        for k, g in found.per_parent.items():
-            arrays[(var.name, var.parents[k])] = g
-    return chosen, arrays
+    """The log of the smallest positive entry of ``table`` (0 when there is none)."""
+    return float(np.log(table[table > 0].min())) if np.any(table > 0) else 0.0
 
 
 def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray) -> np.ndarray:
