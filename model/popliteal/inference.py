@@ -10,8 +10,8 @@ targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
 the uncertainty analysis. The noisy-OR findings with the most parents enter
 the contraction as a sum of two products over their parents (checked against
-their tables when the engine is built), so that observing one does not join
-all its parents in one factor.
+their tables when a contraction first reaches them), so that observing one
+does not join all its parents in one factor.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.reference_query`) and
@@ -68,7 +68,7 @@ class Engine:
         then is the batch axis of every query.
     factorise : bool
         Contract noisy-OR tables with many parents as sums of products over
-        their parents (see :func:`_factorise`); False keeps every table whole
+        their parents (see :meth:`factorised`); False keeps every table whole
         (the oracle the tests compare against).
     """
 
