@@ -24,6 +24,11 @@ Three choices make it fast for large batches:
   pairwise ``numpy.einsum`` is a run of long vectorised loops over cases,
   rather than many short loops over tiny tables.
 
+A table with many parents would join all of them in one factor as soon as
+its node is observed. A noisy-OR table (:func:`factorise_noisy_or`) is
+instead contracted as a sum of a few products over its parents, through an
+auxiliary index of size two, so that no factor holds all its parents.
+
 The plan depends only on which variables carry evidence, not on the values
 or the number of cases. This module never imports pgmpy or matplotlib.
 """
@@ -42,6 +47,8 @@ from ..network import structure
 CASE_WEIGHT = 256
 #: Elimination orders tried per plan (the cheapest is kept).
 PLAN_TRIALS = 24
+#: A factorisation must reproduce its table to this (absolute) tolerance, or the table is kept whole.
+FACTORISE_TOLERANCE = 1e-12
 #: Memory for the intermediates of one sub-batch of cases (bytes).
 SUB_BATCH_BYTES = 64 * 2**20
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -53,6 +60,119 @@ class _Step:
     inputs: tuple[int, ...]  # factor numbers
     output: int
     equation: str  # numpy einsum equation, case axis last
+
+
+@dataclass(frozen=True)
+class Factorised:
+    """A table as a sum of products: ``T[s, x] = sum_h core[s, h, x_kept] * prod_k per_parent[k][h, x_k]``.
+
+    With a leading axis of parameter draws on every array when the table had one.
+
+    Attributes
+    ----------
+    kept : tuple of int
+        Parent positions (0-based, in the table's parent order) that stay on the core.
+    core : numpy.ndarray
+        ``(*draws, card, rank, *kept_cards)``; its entries may be negative.
+    per_parent : dict of int to numpy.ndarray
+        For every other parent position, ``(*draws, rank, parent_card)``.
+    amplification : float
+        A bound on ``sum_h |term_h| / T`` after any likelihood vector is applied:
+        how much the cancellation between terms can magnify rounding errors.
+    """
+
+    kept: tuple[int, ...]
+    core: np.ndarray
+    per_parent: dict[int, np.ndarray]
+    amplification: float
+
+    @property
+    def log_min(self) -> float:
+        """The log of the smallest absolute nonzero product of one entry per factor (a term's floor)."""
+        parts = [self.core, *self.per_parent.values()]
+        return float(sum(np.log(np.abs(a)[a != 0].min()) if np.any(a != 0) else 0.0 for a in parts))
+
+    def table(self) -> np.ndarray:
+        """The table rebuilt from the factors (to check the factorisation).
+
+        One broadcast product per parent over ``(*draws, rank, *parents)``, then the
+        sum over the rank: linear in the table's size, also for many draws.
+        """
+        lead = self.core.ndim - 2 - len(self.kept)
+        n = len(self.kept) + len(self.per_parent)
+        draws = self.core.shape[:lead]
+        rank = self.core.shape[lead + 1]
+        terms = np.ones(draws + (rank,) + (1,) * n)
+        for k, g in self.per_parent.items():
+            terms = terms * g.reshape(draws + (rank,) + tuple(g.shape[-1] if j == k else 1 for j in range(n)))
+        core = np.moveaxis(self.core, lead, -1)  # (*draws, rank, *kept, card)
+        cards = core.shape[lead + 1:lead + 1 + len(self.kept)]
+        core = core.reshape(draws + (rank,) + tuple(cards[self.kept.index(j)] if j in self.kept else 1
+                                                    for j in range(n)) + (core.shape[-1],))
+        return np.moveaxis((terms[..., None] * core).sum(axis=lead), -1, lead)
+
+
+def factorise_noisy_or(table: np.ndarray, lead: int = 0) -> Factorised | None:
+    """Factorise a yes/no table over yes/no parents that is a noisy-OR with a leak, else None.
+
+    The form is that of :mod:`popliteal.network.priors`' ``noisy_or`` kind, found from
+    the table itself: ``P(yes | x) = S(x) (1 - c Q(x))`` with ``c = 1 - leak``,
+    ``Q(x)`` the product of ``q_k = 1 - p_k`` over the active causes and
+    ``S(x)`` the product of the factors of the active ``scaled_by`` parents
+    (state index 0 is ``yes``). Each cause then enters through a factor
+    ``(1, 1)`` / ``(q_k, 1)`` over an auxiliary index ``h`` of size two, and
+    the scaling parents stay on the core, ``core[yes] = (S, -c S)``,
+    ``core[no] = (1 - S, c S)``. A parent is a cause when switching it on alone
+    raises ``P(yes)``, a scaling parent when it lowers it. The rebuilt table must
+    match to :data:`FACTORISE_TOLERANCE` in every draw (``lead`` leading axes),
+    and the leak must be positive; otherwise None (keep the table whole).
+
+    With a likelihood ``(a, b)`` on the node the terms sum to
+    ``M_0 + (b - a) c S Q`` with ``M_0 = b (1 - S) + a S >= 0``; the sum of their
+    absolute values is at most ``2 / leak`` times the value, the bound returned
+    as ``amplification``.
+    """
+    table = np.asarray(table, dtype=float)
+    n = table.ndim - lead - 1
+    if n < 1 or table.shape[lead:] != (2,) * (n + 1):
+        return None
+    draws = table.shape[:lead]
+    off = (1,) * n  # every parent "no"
+    leak = table[(Ellipsis, 0) + off]
+    c = table[(Ellipsis, 1) + off]
+    if not (np.all(leak > 0) and np.all(c > 0)):
+        return None
+    kept, per_parent, scale = [], {}, []
+    for k in range(n):
+        one = tuple(0 if j == k else 1 for j in range(n))
+        yes, no = table[(Ellipsis, 0) + one], table[(Ellipsis, 1) + one]
+        lower = yes < leak
+        if np.all(lower):
+            kept.append(k)
+            scale.append(yes / leak)
+        elif np.any(lower):  # a cause in some draws, a scaling parent in others
+            return None
+        else:
+            q = no / c
+            g = np.ones(draws + (2, 2))
+            g[..., 1, 0] = q
+            per_parent[k] = g
+    # S over the kept parents: the product of f_j where parent j is "yes" (state 0)
+    s = np.ones(draws + (2,) * len(kept))
+    for j, f in enumerate(scale):
+        col = np.stack([f, np.ones_like(f)], axis=-1)
+        s = s * col.reshape(draws + tuple(2 if i == j else 1 for i in range(len(kept))))
+    cb = c.reshape(draws + (1,) * len(kept))
+    core = np.empty(draws + (2, 2) + (2,) * len(kept))
+    rest = (slice(None),) * len(kept)
+    core[(Ellipsis, 0, 0) + rest] = s
+    core[(Ellipsis, 1, 0) + rest] = 1.0 - s
+    core[(Ellipsis, 0, 1) + rest] = -cb * s
+    core[(Ellipsis, 1, 1) + rest] = cb * s
+    out = Factorised(tuple(kept), core, per_parent, float(2.0 / leak.min()))
+    if not np.all(np.abs(out.table() - table) <= FACTORISE_TOLERANCE):
+        return None
+    return out
 
 
 class Plan:
@@ -69,23 +189,44 @@ class Plan:
     targets : sequence of str
         Variables whose joint with the evidence is wanted.
     batched_tables : bool
+    factorised : mapping of str to tuple of str, optional
+        Nodes whose table enters as a sum of products (see :class:`Factorised`),
+        each with its parents that stay on the core. ``tables`` then holds, for
+        such a node, ``(node, "core")`` of shape ``(card, rank, *kept_cards)`` and
+        ``(node, parent)`` of shape ``(rank, parent_card)`` for every other parent
+        (each with the leading axis of draws when ``batched_tables`` is true),
+        instead of (or beside) the table under ``node``.
     """
 
-    def __init__(self, tables: Mapping[str, np.ndarray], observed: Sequence[str], targets: Sequence[str],
-                 batched_tables: bool = False, trials: int = PLAN_TRIALS):
+    def __init__(self, tables: Mapping, observed: Sequence[str], targets: Sequence[str],
+                 batched_tables: bool = False, trials: int = PLAN_TRIALS,
+                 factorised: Mapping[str, tuple[str, ...]] | None = None):
         self.observed = tuple(observed)
         self.targets = tuple(targets)
         self.batched_tables = batched_tables
+        factorised = factorised or {}
         ids = {n: i for i, n in enumerate(structure.NAMES)}
         cards = [len(v.states) for v in structure.VARIABLES]
         nodes = _ancestral(set(self.observed) | set(self.targets))
+        case = (_CASE,) if batched_tables else ()
         # Factors: (variable ids ..., [_CASE]). Leaves first: tables, evidence, target indicators.
         self._factors: list[tuple[int, ...]] = []
-        self._leaf_tables: list[str] = []
+        self._leaf_tables: list = []  # the key in ``tables`` of each table factor
         for name in nodes:
             var = structure.BY_NAME[name]
+            if name in factorised:  # core (node, h, kept parents) and one (h, parent) factor per other parent
+                kept = factorised[name]
+                aux = len(cards)
+                cards.append(np.shape(tables[(name, "core")])[2 if batched_tables else 1])
+                self._factors.append((ids[name], aux, *(ids[p] for p in kept)) + case)
+                self._leaf_tables.append((name, "core"))
+                for p in var.parents:
+                    if p not in kept:
+                        self._factors.append((aux, ids[p]) + case)
+                        self._leaf_tables.append((name, p))
+                continue
             axes = tuple(ids[v] for v in (name, *var.parents))
-            self._factors.append(axes + ((_CASE,) if batched_tables else ()))
+            self._factors.append(axes + case)
             self._leaf_tables.append(name)
         self._evidence_leaf = {}
         for name in self.observed:
@@ -104,7 +245,7 @@ class Plan:
         wanted = set(self._target_leaf.values()) | {self._evidence_leaf[t] for t in self.targets
                                                      if t in self._evidence_leaf}
         wants = [i in wanted for i in range(n_leaves)]
-        const = [i < len(nodes) and not batched_tables for i in range(n_leaves)]
+        const = [i < len(self._leaf_tables) and not batched_tables for i in range(n_leaves)]
         self._steps = _plan(self._factors, cards, const, wants, trials)
         for step in self._steps:
             wants.append(any(wants[i] for i in step.inputs))
@@ -122,6 +263,8 @@ class Plan:
             read = {i for s in self._steps if not const[s.output] for i in s.inputs}
             self._constants = {i: a for i, a in self._constants.items() if i in read}
         self._run = [s for s in self._steps if not const[s.output]]
+        self._grads = {(s.output, k): _grad_recipe(s, k, self._factors) for s in self._run if wants[s.output]
+                       for k, i in enumerate(s.inputs) if wants[i]}
         per_case = sum(math.prod(cards[a] for a in self._factors[s.output] if a != _CASE) for s in self._run)
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
 
@@ -205,7 +348,7 @@ class Plan:
             g = grads.pop(step.output)
             for k, i in enumerate(step.inputs):
                 if self._wants[i]:
-                    grads[i] = _input_grad(step, k, g, [vals[j] for j in step.inputs], self._factors)
+                    grads[i] = _input_grad(self._grads[(step.output, k)], k, g, [vals[j] for j in step.inputs])
                     if scaled:  # a positive number per case does not change the normalised marginals
                         grads[i] = _rescale(grads[i])[0]
         result = {}
@@ -227,12 +370,13 @@ _WIDE = np.longdouble if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).m
 
 
 def _rescale(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``factor`` divided, per case (last axis), by its largest entry; and the log of that entry.
+    """``factor`` divided, per case (last axis), by its largest absolute entry; and the log of that.
 
     A case whose entries are all zero keeps them (its log scale is 0: the zero
     carries through to ``P(evidence)``).
     """
-    peak = factor.reshape(-1, factor.shape[-1]).max(axis=0) if factor.ndim > 1 else factor
+    size = np.abs(factor)  # a factorised table brings negative entries: the scale is positive
+    peak = size.reshape(-1, factor.shape[-1]).max(axis=0) if factor.ndim > 1 else size
     safe = np.where(peak > 0, peak, 1.0)
     return factor / safe, np.log(safe)
 
@@ -347,24 +491,42 @@ def _equation(inputs: list[tuple[int, ...]], output: tuple[int, ...]) -> str:
     return ",".join("".join(m[a] for a in axes) for axes in inputs) + "->" + "".join(m[a] for a in output)
 
 
-def _input_grad(step: _Step, k: int, g: np.ndarray, values: list[np.ndarray], factors) -> np.ndarray:
+@dataclass(frozen=True)
+class _Grad:
+    """How to differentiate one step with respect to one input (built once per plan)."""
+
+    equation: str  # einsum of the output's gradient with the other inputs, to the kept axes
+    others: tuple[int, ...]  # positions of the other inputs in the step
+    broadcast: tuple[int, ...] | None  # per non-case axis of the input: its position, None if kept == full
+    unit_shape: tuple[int | None, ...]  # per axis of the input (case last): its position among the kept, or None
+
+
+def _grad_recipe(step: _Step, k: int, factors) -> _Grad:
+    out_axes = factors[step.output]
+    g_axes = out_axes if _CASE in out_axes else out_axes + (_CASE,)
+    mine = factors[step.inputs[k]]
+    others = [n for n in range(len(step.inputs)) if n != k]
+    other_axes = [factors[step.inputs[n]] for n in others]
+    present = set(g_axes).union(*(set(a) for a in other_axes))
+    kept = tuple(a for a in mine if a != _CASE and a in present) + (_CASE,)
+    m = _letters([g_axes, *other_axes, kept])
+    eq = ",".join("".join(m[a] for a in axes) for axes in [g_axes, *other_axes])
+    full = tuple(a for a in mine if a != _CASE) + (_CASE,)
+    if kept == full:
+        return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others), None, ())
+    return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others),
+                 tuple(mine.index(a) for a in full[:-1]), tuple(kept.index(a) if a in kept else None for a in full))
+
+
+def _input_grad(recipe: _Grad, k: int, g: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
     """``d out / d input_k`` contracted with the output's gradient ``g``, per case.
 
     The result has the input's axes plus the case axis (last), broadcast along
     the axes that the step summed out of that input alone.
     """
-    out_axes = factors[step.output]
-    g_axes = out_axes if _CASE in out_axes else out_axes + (_CASE,)
-    mine = factors[step.inputs[k]]
-    others = [(factors[j], values[n]) for n, j in enumerate(step.inputs) if n != k]
-    present = set(g_axes).union(*(set(a) for a, _ in others))
-    kept = tuple(a for a in mine if a != _CASE and a in present) + (_CASE,)
-    m = _letters([g_axes, *(a for a, _ in others), kept])
-    eq = ",".join("".join(m[a] for a in axes) for axes in [g_axes, *(a for a, _ in others)])
-    grad = np.einsum(eq + "->" + "".join(m[a] for a in kept), g, *(v for _, v in others))
-    full = tuple(a for a in mine if a != _CASE) + (_CASE,)
-    if kept == full:
+    grad = np.einsum(recipe.equation, g, *(values[n] for n in recipe.others))
+    if recipe.broadcast is None:
         return grad
-    shape = [values[k].shape[mine.index(a)] for a in full[:-1]] + [g.shape[-1]]
-    expanded = grad.reshape([grad.shape[kept.index(a)] if a in kept else 1 for a in full])
+    shape = [values[k].shape[i] for i in recipe.broadcast] + [g.shape[-1]]
+    expanded = grad.reshape([1 if i is None else grad.shape[i] for i in recipe.unit_shape])
     return np.broadcast_to(expanded, shape)

@@ -8,7 +8,10 @@ backward pass, which gives every target's marginal at once
 (:mod:`popliteal.engine.contraction`). Nodes that are neither observed, nor
 targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
-the uncertainty analysis.
+the uncertainty analysis. The noisy-OR findings with the most parents enter
+the contraction as a sum of two products over their parents (checked against
+their tables when a contraction first reaches them), so that observing one
+does not join all its parents in one factor.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.bayesnet.reference_query`) and
@@ -41,6 +44,12 @@ TINY = float(np.nextafter(0.0, 1.0))
 #: From this many cases on, a pattern's contraction order is searched harder
 #: (several greedy orders, the cheapest kept): planning then pays for itself.
 PLAN_MIN_BATCH = 16
+#: Tables with at least this many parents are contracted as a sum of products over their parents
+#: when they are noisy-ORs (:func:`popliteal.contraction.factorise_noisy_or`); smaller ones stay whole.
+FACTORISE_MIN_PARENTS = 7
+#: The product of the factorised tables' error amplification bounds may not exceed this: rounding
+#: errors of a factorised contraction stay below about this many times those of the joined one.
+MAX_AMPLIFICATION = 1e3
 
 
 class ImpossibleEvidence(EvidenceError):
@@ -58,18 +67,27 @@ class Engine:
     batched_tables : bool
         Whether the tables carry a leading axis of parameter draws, which
         then is the batch axis of every query.
+    factorise : bool
+        Contract noisy-OR tables with many parents as sums of products over
+        their parents (see :meth:`factorised`); False keeps every table whole
+        (the oracle the tests compare against).
     """
 
-    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False):
+    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False, factorise: bool = True):
         missing = [n for n in structure.NAMES if n not in tables]
         if missing:
             raise ValueError(f"no table for {missing[0]}")
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
+        self.factorise = factorise
+        # the tables and, once factorised (on first use, see factorised), their factors
+        self._arrays: dict = dict(self.tables)
+        self._factors: dict = {}  # node -> Factorised or None
         # log of the smallest positive product of one entry per table: with the likelihoods' own
         # floor it bounds every nonzero term of P(e) from below (see _marginals)
-        self._log_floor = float(sum(np.log(t[t > 0].min()) if np.any(t > 0) else 0.0 for t in self.tables.values()))
+        self._log_min = {n: _log_min(t) for n, t in self.tables.items()}
+        self._log_floor = float(sum(self._log_min.values()))
 
     def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
         """The contraction of one pattern of evidence and targets, cached.
@@ -88,13 +106,48 @@ class Engine:
 
         large = batch >= PLAN_MIN_BATCH
         key = (observed if large else structure.NAMES, targets, large)
-        plan = self._plans.get(key)
-        if plan is None:
+        found = self._plans.get(key)
+        if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
-            plan = self._plans[key] = Plan(self.tables, key[0], targets, batched_tables=self.batched_tables,
-                                           trials=PLAN_TRIALS if large else 1)
-        return plan
+            factorised = self.factorised((*key[0], *targets))
+            plan = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
+                        trials=PLAN_TRIALS if large else 1, factorised=factorised)
+            floor = self._log_floor + sum(min(0.0, self._factors[n].log_min - self._log_min[n]) for n in factorised)
+            found = self._plans[key] = (plan, floor)
+        return found
+
+    def factorised(self, names: Sequence[str] = structure.NAMES) -> dict[str, tuple[str, ...]]:
+        """The tables a contraction of ``names`` (and their ancestors) takes as sums of products.
+
+        Noisy-OR tables with at least :data:`FACTORISE_MIN_PARENTS` parents, most parents first,
+        each while the product of the error amplification bounds stays within
+        :data:`MAX_AMPLIFICATION` (so the choice depends only on the nodes). Returns
+        ``{node: parents kept on its core}``; the factors are computed on first use and
+        checked against the table (:func:`popliteal.contraction.factorise_noisy_or`).
+        """
+        from .contraction import _ancestral, factorise_noisy_or
+
+        if not self.factorise:
+            return {}
+        chosen: dict[str, tuple[str, ...]] = {}
+        budget = MAX_AMPLIFICATION
+        nodes = [structure.BY_NAME[n] for n in _ancestral(set(names))]
+        candidates = [v for v in nodes if len(v.parents) >= FACTORISE_MIN_PARENTS]
+        for var in sorted(candidates, key=lambda v: -len(v.parents)):
+            if var.name not in self._factors:
+                found = self._factors[var.name] = factorise_noisy_or(self.tables[var.name],
+                                                                     lead=1 if self.batched_tables else 0)
+                if found is not None:
+                    self._arrays[(var.name, "core")] = found.core
+                    for k, g in found.per_parent.items():
+                        self._arrays[(var.name, var.parents[k])] = g
+            found = self._factors[var.name]
+            if found is None or found.amplification > budget:
+                continue
+            budget /= found.amplification
+            chosen[var.name] = tuple(var.parents[k] for k in found.kept)
+        return chosen
 
     def joint_with_evidence(
         self,
@@ -117,8 +170,8 @@ class Engine:
         -------
         dict of str to array of shape ``(batch, card)``
         """
-        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
-        return plan.joint(self.tables, likelihoods, batch)
+        plan, likelihoods, batch, _ = self._prepare(likelihoods, targets, batch)
+        return plan.joint(self._arrays, likelihoods, batch)
 
     def _prepare(self, likelihoods, targets, batch):
         """The plan, the likelihoods it reads and the number of cases of one call."""
@@ -130,16 +183,16 @@ class Engine:
             if len(sizes) > 1:
                 raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
             batch = sizes.pop() if sizes else 1
-        plan = self._plan(observed, tuple(targets), batch)
+        plan, floor = self._plan(observed, tuple(targets), batch)
         if len(plan.observed) > len(observed):  # the all-variables plan: no evidence means all ones
             likelihoods = {n: likelihoods[n] if n in likelihoods else np.ones(len(structure.BY_NAME[n].states))
                            for n in plan.observed}
-        return plan, likelihoods, batch
+        return plan, likelihoods, batch, floor
 
     def _rescaled(self, plan, likelihoods, cases: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The joint of ``cases`` only, with every intermediate rescaled (no underflow)."""
         lik = {n: (np.asarray(v)[cases] if np.ndim(v) == 2 else v) for n, v in likelihoods.items()}
-        tables = ({n: t[cases] for n, t in self.tables.items()} if self.batched_tables else self.tables)
+        tables = ({n: t[cases] for n, t in self._arrays.items()} if self.batched_tables else self._arrays)
         return plan.joint(tables, lik, len(cases), scaled=True)
 
     def marginals(
@@ -184,12 +237,12 @@ class Engine:
 
     def _marginals(self, likelihoods, targets, batch):
         targets = tuple(targets) or ("age_group",)
-        plan, likelihoods, batch = self._prepare(likelihoods, targets, batch)
-        joint = plan.joint(self.tables, likelihoods, batch)
+        plan, likelihoods, batch, floor = self._prepare(likelihoods, targets, batch)
+        joint = plan.joint(self._arrays, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
         if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
-            low = low[self._log_floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
+            low = low[floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
         safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
@@ -214,6 +267,11 @@ class Engine:
 
 #: Every nonzero term of P(e) above exp(this) is an ordinary double, and so is every partial sum.
 _LOG_SAFE = float(np.log(1e-280))
+
+
+def _log_min(table: np.ndarray) -> float:
+    """The log of the smallest positive entry of ``table`` (0 when there is none)."""
+    return float(np.log(table[table > 0].min())) if np.any(table > 0) else 0.0
 
 
 def _log_likelihood_floor(likelihoods: Mapping[str, np.ndarray], cases: np.ndarray) -> np.ndarray:
