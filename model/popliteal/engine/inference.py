@@ -45,7 +45,7 @@ TINY = float(np.nextafter(0.0, 1.0))
 #: (several greedy orders, the cheapest kept): planning then pays for itself.
 PLAN_MIN_BATCH = 16
 #: Tables with at least this many parents are contracted as a sum of products over their parents
-#: when they are noisy-ORs (:func:`popliteal.contraction.factorise_noisy_or`); smaller ones stay whole.
+#: when they are noisy-ORs (:func:`popliteal.engine.contraction.factorise_noisy_or`); smaller ones stay whole.
 FACTORISE_MIN_PARENTS = 7
 #: The product of the factorised tables' error amplification bounds may not exceed this: rounding
 #: errors of a factorised contraction stay below about this many times those of the joined one.
@@ -124,7 +124,7 @@ class Engine:
         each while the product of the error amplification bounds stays within
         :data:`MAX_AMPLIFICATION` (so the choice depends only on the nodes). Returns
         ``{node: parents kept on its core}``; the factors are computed on first use and
-        checked against the table (:func:`popliteal.contraction.factorise_noisy_or`).
+        checked against the table (:func:`popliteal.engine.contraction.factorise_noisy_or`).
         """
         from .contraction import _ancestral, factorise_noisy_or
 
