@@ -115,6 +115,29 @@ class Factorised:
 def factorise_noisy_or(table: np.ndarray, lead: int = 0) -> Factorised | None:
     """Factorise a yes/no table over yes/no parents that is a noisy-OR with a leak, else None.
 
+    A ``scaled_by`` parent may act in its state ``no`` (``rapid_swelling`` is scaled down
+    without an injury): when the table is not a noisy-OR as it stands, each parent's axis
+    is tried reflected, and a reflected parent must come out as a scaling parent, whose
+    core axis is then reflected back. See :func:`_factorise` for the form.
+    """
+    found = _factorise(table, lead)
+    if found is not None:
+        return found
+    table = np.asarray(table, dtype=float)
+    for k in range(table.ndim - lead - 1):
+        flipped = _factorise(np.flip(table, axis=lead + 1 + k), lead)
+        if flipped is None or k not in flipped.kept:
+            continue
+        core = np.flip(flipped.core, axis=lead + 2 + flipped.kept.index(k))
+        out = Factorised(flipped.kept, core, flipped.per_parent, flipped.amplification)
+        if np.all(np.abs(out.table() - table) <= FACTORISE_TOLERANCE):
+            return out
+    return None
+
+
+def _factorise(table: np.ndarray, lead: int = 0) -> Factorised | None:
+    """Factorise a noisy-OR table whose scaling parents act in their state ``yes``, else None.
+
     The form is that of :mod:`popliteal.network.priors`' ``noisy_or`` kind, found from
     the table itself: ``P(yes | x) = S(x) (1 - c Q(x))`` with ``c = 1 - leak``,
     ``Q(x)`` the product of ``q_k = 1 - p_k`` over the active causes and
