@@ -60,8 +60,13 @@ def test_pulmonary_embolism_is_an_emergency_and_says_call_emergency_services(pol
 
 
 def test_self_care_needs_the_positive_pattern(policy):
-    gp = posterior({"age_group": "child", "night_pain_both_legs": "yes"}, growing_pains=0.9)
-    assert triage(gp, policy).level == "self_care"
+    asked = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no", "persistent_pain": "no"}
+    assert triage(posterior(asked, growing_pains=0.9), policy).level == "self_care"
+    # Peterson: a limp and persisting pain exclude growing pains, so both must be asked and denied
+    for unasked in ("limping", "persistent_pain"):
+        partial = {k: v for k, v in asked.items() if k != unasked}
+        assert triage(posterior(partial, growing_pains=0.9), policy).level == "doctor", unasked
+    assert triage(posterior({**asked, "persistent_pain": "no:0.8"}, growing_pains=0.9), policy).level == "self_care"
     assert triage(posterior({"age_group": "child"}, growing_pains=0.9), policy).level == "doctor"
     limping = posterior({"age_group": "child", "night_pain_both_legs": "yes", "limping": "yes"}, growing_pains=0.9)
     assert triage(limping, policy).level == "doctor"
