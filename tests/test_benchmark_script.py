@@ -27,7 +27,7 @@ EXPECTED_ROWS = [
     "one query, pyAgrum LazyPropagation (our BIF export)",
     "one query, pgmpy VariableElimination",
     "batch, compiled engine: posteriors of",
-    "batch, compiled engine, every table whole",
+    "batch, compiled engine, noisy-ORs factorised",
     "batch, `popliteal score` CSV to CSV",
     "batch, `popliteal score` CSV to CSV, 3,000 cases, messy file",
     "batch, `popliteal score` of 5,000 rows: peak memory",

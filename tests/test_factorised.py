@@ -87,25 +87,34 @@ def test_decomposed_noisy_or_against_bruteforce_enumeration(model, rng):
 
 
 def test_engine_factorises_the_findings_with_most_parents(model):
-    chosen = model.engine.factorised()
+    chosen = Engine(model.engine.tables, factorise=True).factorised()
     assert set(BIG) <= set(chosen)
     assert chosen["persistent_pain"] == ("growing_pains",)  # the scaling parent stays
     assert Engine(model.engine.tables, factorise=False).factorised() == {}
+    assert model.engine.factorised() == {}  # off by default: slower on this network (see Engine)
+
+
+@pytest.fixture(scope="module")
+def factorised(model):
+    """The bundled network's engine with its noisy-OR findings factorised (the default keeps them whole)."""
+    engine = Engine(model.engine.tables, factorise=True)
+    assert set(BIG) <= set(engine.factorised())
+    return engine
 
 
 @pytest.mark.parametrize("n", [3, PLAN_MIN_BATCH + 40])  # the all-variables plan, and a planned pattern
-def test_decomposed_noisy_or_against_joined_table(model, rng, n):
+def test_decomposed_noisy_or_against_joined_table(model, factorised, rng, n):
     joined = Engine(model.engine.tables, factorise=False)
     names = [*BIG, "pain_side", "unable_to_bear_weight", "calf_swelling", "age_group", "sex", "recent_trauma",
              "knee_effusion", "dvt", "growing_pains"]
     for _ in range(3):
         lik = _likelihoods(rng, names, n)
-        got, p_got = model.engine.marginals(lik, structure.TARGETS, batch=n)
+        got, p_got = factorised.marginals(lik, structure.TARGETS, batch=n)
         want, p_want = joined.marginals(lik, structure.TARGETS, batch=n)
         _assert_same(got, want, p_got, p_want)
 
 
-def test_decomposed_noisy_or_against_joined_table_on_targets_and_impossible_cases(model):
+def test_decomposed_noisy_or_against_joined_table_on_targets_and_impossible_cases(model, factorised):
     """A factorised finding as a target, and cases the model holds impossible (exact zeros stay zero)."""
     joined = Engine(model.engine.tables, factorise=False)
     n = PLAN_MIN_BATCH
@@ -113,24 +122,24 @@ def test_decomposed_noisy_or_against_joined_table_on_targets_and_impossible_case
            "limping": np.tile([1.0, 0.0], (n, 1))}
     lik["sex"][::2] = [1.0, 0.0]  # female: possible; male and pregnant: impossible
     targets = (*structure.TARGETS, "persistent_pain")
-    got, p_got = model.engine.marginals(lik, targets, batch=n)
+    got, p_got = factorised.marginals(lik, targets, batch=n)
     want, p_want = joined.marginals(lik, targets, batch=n)
     assert np.all(p_got[1::2] == 0) and np.all(p_got[::2] > 0)
     _assert_same(got, want, p_got, p_want)
     adult = {"age_group": np.eye(4)[2], "persistent_pain": np.array([1.0, 0.0])}
-    got, _ = model.engine.marginals(adult, ("growing_pains", "epiphysiolysis"))
+    got, _ = factorised.marginals(adult, ("growing_pains", "epiphysiolysis"))
     assert got["growing_pains"][0, 0] == 0.0 and got["epiphysiolysis"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("n", [2, PLAN_MIN_BATCH + 4])
-def test_decomposed_noisy_or_against_joined_table_when_p_evidence_is_tiny(model, rng, n):
+def test_decomposed_noisy_or_against_joined_table_when_p_evidence_is_tiny(model, factorised, rng, n):
     """The rescaled path (negative coefficients of the factorised findings included)."""
     joined = Engine(model.engine.tables, factorise=False)
     names = [*BIG, "calf_swelling", "breathlessness", "night_pain_both_legs", "age_group"]
     lik = _likelihoods(rng, names, n)
     lik["persistent_pain"][:] = [1e-300, 1e-310]  # leans to yes: a negative coefficient, and P(e) < 1e-300
     lik["limping"][::2] = [1e-250, 0.0]
-    got, p_got, log_got = model.engine.marginals_full(lik, structure.TARGETS, batch=n)
+    got, p_got, log_got = factorised.marginals_full(lik, structure.TARGETS, batch=n)
     want, p_want, log_want = joined.marginals_full(lik, structure.TARGETS, batch=n)
     assert np.all(p_want < RESCALE_BELOW)
     np.testing.assert_allclose(log_got, log_want, rtol=1e-12, atol=0)
@@ -141,7 +150,7 @@ def test_decomposed_noisy_or_against_joined_table_with_batched_tables(model, rng
     """Parameter draws (the uncertainty analysis): every draw's tables are factorised alike."""
     dist = distributions(model.priors)
     tables = dist.tables(model.priors, dist.sample(40, seed=11))
-    factorised = Engine(tables, batched_tables=True)
+    factorised = Engine(tables, batched_tables=True, factorise=True)
     joined = Engine(tables, batched_tables=True, factorise=False)
     assert "persistent_pain" in factorised.factorised()
     lik = {"persistent_pain": np.array([1.0, 0.0]), "limping": np.array([0.3, 0.9]),
@@ -156,10 +165,10 @@ def test_decomposed_noisy_or_against_joined_table_with_batched_tables(model, rng
     _assert_same(got, want, p_got, p_want)
 
 
-def test_decomposed_noisy_or_against_pgmpy_variable_elimination(model, pgmpy_model):
+def test_decomposed_noisy_or_against_pgmpy_variable_elimination(model, factorised, pgmpy_model):
     ev = Evidence({"persistent_pain": "yes", "limping": "yes", "age_group": "adolescent", "recent_trauma": "no"},
                   {"unable_to_bear_weight": ("yes", 0.7)})
-    post = query(model.engine, ev, model.digest)
+    post = query(factorised, ev, model.digest)
     lik = ev.likelihoods()
     ref = reference_query(pgmpy_model, list(structure.TARGETS), evidence=dict(ev.hard),
                           soft={k: lik[k] for k in ev.soft})
