@@ -70,10 +70,10 @@ class Engine:
     factorise : bool
         Contract noisy-OR tables with many parents as sums of products over
         their parents (see :meth:`factorised`); exact either way. Off by default:
-        on this network it is slower (2026-11-30, 2-core EPYC, 20,000 cases, median
-        of 4 runs: 4,857 rows/s factorised against 6,271 with every table whole),
-        because the auxiliary index it adds widens the intermediates more than the
-        joined tables it avoids; ``scripts/benchmark.py`` measures both.
+        on this network it brings no consistent gain (2026-11-30, 2-core EPYC, three
+        measurements against the whole tables: -23%, -11%, +3%), the cost lying in
+        the many findings that tie the causes together rather than in one large
+        table; ``scripts/benchmark.py`` measures both.
     """
 
     def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False, factorise: bool = False):
