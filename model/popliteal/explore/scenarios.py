@@ -138,6 +138,15 @@ def _digest_line(digest: str) -> str:
 # Comparison: named scenarios side by side
 # --------------------------------------------------------------------------------------------
 
+class _DrawsThresholds:
+    """Mixin of the results whose figure draws the triage thresholds in play (a sweep, a trajectory)."""
+
+    @property
+    def thresholds(self) -> list:
+        """The policy's probability thresholds that bear on these cases (drawn by ``plot``)."""
+        return thresholds_in_play(self.policy, self.evidence)
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison(Result):
     """Named scenarios side by side: ``model.compare({"name": evidence, ...})``.
@@ -227,7 +236,7 @@ def compare(model, scenarios: Mapping[str, Evidence | Mapping[str, Any] | None])
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class Sweep(Result):
+class Sweep(_DrawsThresholds, Result):
     """The posteriors as one variable takes each of its states: ``model.sweep(variable)``.
 
     Attributes
@@ -253,11 +262,6 @@ class Sweep(Result):
     digest: str
     #: The triage policy the results were assessed with (its thresholds are drawn by ``plot``).
     policy: Any = None
-
-    @property
-    def thresholds(self) -> list:
-        """The policy's probability thresholds that bear on these cases (drawn by ``plot``)."""
-        return thresholds_in_play(self.policy, self.evidence)
 
     @property
     def evidence(self) -> tuple[dict[str, str], ...]:
@@ -522,7 +526,7 @@ def pairs(model, factors: Sequence[str | tuple[str, Any]], cause: str = "dvt",
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class Trajectory(Result):
+class Trajectory(_DrawsThresholds, Result):
     """How the posteriors move as findings are added one by one.
 
     Attributes
@@ -542,11 +546,6 @@ class Trajectory(Result):
     digest: str
     #: The triage policy the results were assessed with (its thresholds are drawn by ``plot``).
     policy: Any = None
-
-    @property
-    def thresholds(self) -> list:
-        """The policy's probability thresholds that bear on these cases (drawn by ``plot``)."""
-        return thresholds_in_play(self.policy, self.evidence)
 
     @property
     def evidence(self) -> tuple[dict[str, str], ...]:
