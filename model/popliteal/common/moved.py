@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import warnings
@@ -53,6 +54,12 @@ def warn_moved(old: str, new: str, stacklevel: int) -> None:
 class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Answer ``popliteal.<old>`` with the module at its new place."""
 
+    def __init__(self) -> None:
+        # old name -> the moved module's own spec, which the import machinery overwrites between
+        # create_module and exec_module; keyed by name so that two old paths imported at once
+        # (from two threads) cannot swap their specs
+        self._specs: dict[str, importlib.machinery.ModuleSpec] = {}
+
     def find_spec(self, fullname, path=None, target=None):
         package, _, name = fullname.rpartition(".")
         if package == _PACKAGE and name in MOVED:
@@ -62,14 +69,14 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec):
         new = f"{_PACKAGE}.{MOVED[spec.name.rpartition('.')[2]]}"
         module = importlib.import_module(new)
-        self._spec = module.__spec__  # the import machinery overwrites it; exec_module puts it back
+        self._specs[spec.name] = module.__spec__
         # 3: past warn_moved and this method to the importing line (warnings skips importlib's frames)
         warn_moved(spec.name, new, stacklevel=3)
         return module
 
     def exec_module(self, module) -> None:
         """Nothing to run (the module at the new place is loaded); keep its own ``__spec__``."""
-        module.__spec__ = self._spec
+        module.__spec__ = self._specs.pop(module.__spec__.name)
 
 
 def install() -> None:
