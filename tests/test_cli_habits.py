@@ -177,6 +177,16 @@ def test_scenario_from_standard_input_errors_name_it():
 
 # --- Ctrl-C -----------------------------------------------------------------------------------
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child before exec: Ctrl-C at its default, as in a terminal's foreground job.
+
+    A shell that runs the tests in the background without job control (``make test &``,
+    CI runners) starts them with SIGINT ignored, and children inherit that: Python then
+    installs no KeyboardInterrupt handler, the signal is lost and the run finishes with 0.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc: subprocess.Popen, ready) -> tuple[int, str, str]:
     """Send SIGINT once ``ready()`` is true; return the exit status, the rest of stdout and stderr."""
     deadline = time.monotonic() + 60
@@ -190,7 +200,7 @@ def _interrupt(proc: subprocess.Popen, ready) -> tuple[int, str, str]:
 
 def test_ctrl_c_in_the_interview_is_one_line_and_status_130():
     proc = subprocess.Popen([*EXE, "interview", "-e", "age=67"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=_ctrl_c_as_in_a_terminal)
     seen = []
 
     def asked():
@@ -215,7 +225,8 @@ def test_ctrl_c_while_scoring_leaves_no_output_file(tmp_path):
     source.write_text("\n".join(rows) + "\n")
     target = tmp_path / "scored.csv"
     proc = subprocess.Popen([*EXE, "score", str(source), "-o", str(target), "--chunk-size", "2000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     started = time.monotonic()
     status, _, err = _interrupt(proc, lambda: any(tmp_path.glob(".scored.csv*")) or time.monotonic() - started > 8)
     assert status == 130, err
