@@ -51,6 +51,20 @@ def report(model, n: int, seed: int) -> str:
                      f"{s['over_60_no_findings_urgent']:.1%} |")
         if by_cause is None:
             by_cause = sim
+        if kwargs.get("answered") == 0.0:
+            rf_only = sim
+    urgent_old = rf_only[(rf_only["age_group"] == "over_60") & ~rf_only["recent_trauma"]
+                         & rf_only["triage"].isin(["urgent", "emergency"])]
+    if len(urgent_old):
+        rules = sorted({r for fired in urgent_old["rules"] for r in fired})
+        lines += ["", f"Over-60s sent urgent on risk factors alone (scenario \"risk factors only\"): "
+                  f"{len(urgent_old)}, by the rule{'s' if len(rules) > 1 else ''} {', '.join(rules)}; "
+                  f"{urgent_old['dvt'].mean():.0%} of them have a DVT in the simulation "
+                  f"(against {rf_only['dvt'].mean():.1%} of all presenters)."]
+    lines += ["", "Where presenters whose only cause is self-limiting went, every question answered, and why "
+              "(each counted once, under the first reason that applies):", "",
+              "| where and why | presenters | share |", "| --- | --- | --- |"]
+    lines += [f"| {why} | {count} | {share:.1%} |" for why, count, share in validation.self_limiting_referrals(by_cause)]
     lines += ["", f"Triage by true cause, every question answered ({n} presenters; a presenter with two "
               "causes counts under both):", "",
               "| true cause | n | " + " | ".join(LEVELS) + " |", "| --- | --- |" + " --- |" * len(LEVELS)]

@@ -187,10 +187,15 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         simulate_triage.report(model, 20_000, 2026),
         "",
         "Reading: a true DVT below urgent is one without any calf sign or symptom, whose risk factors keep "
-        "P(dvt) under 5%. The self-limiting presenters sent to a doctor mostly report persisting pain (the "
-        "seed: see a doctor if the pain does not improve) or lack the positive pattern that self-care "
-        "needs (overload or pain after sport; night pain in both legs in a child); the goal of 30% is not "
-        "met, and meeting it would mean dropping one of those two safeguards.",
+        "P(dvt) under 5% (a silent thrombosis, as the network's own finding rates draw it: reaching it "
+        "would mean sending patients urgent on risk factors alone, which the triage issue forbids). The "
+        "self-limiting presenters sent to a doctor are broken down above: persisting pain (the seed: see "
+        "a doctor if the pain does not improve), no positive self-limiting pattern (self-care needs "
+        "overload and pain after sport, or night pain in both legs in a child who does not limp), or a "
+        "warning sign that the network's leaks put on a self-limiting presenter; the goal of 30% is not "
+        "met, and meeting it would mean dropping one of those safeguards. The over-60s sent urgent on "
+        "risk factors alone are those whose combined risk factors make a DVT likely (P(dvt) >= 28%); "
+        "about half of them have one, so sending them home would be under-triage.",
         "",
         "## Calibration against the Wells score",
         "",

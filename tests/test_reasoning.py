@@ -53,6 +53,25 @@ def test_nice_ng158_says_a_swollen_or_tender_calf_is_assessed_the_same_day(polic
         assert "dvt_see_today" in result.advice_ids
 
 
+def test_seed_says_a_break_from_sport_whichever_overloaded_tendon_hurts(policy):
+    """Seed: pain after exercise means a few days' break from sport; the tendon does not change that.
+
+    The self-care gate adds the two overload tendinopathies (the same advice) instead of
+    asking one of them to reach its threshold alone.
+    """
+    t = policy.threshold("overload_pattern", "hamstring_tendinopathy")
+    runner = {"sports_overload": "yes", "pain_after_exercise": "yes"}
+    split = assess(posterior(runner, hamstring_tendinopathy=t * 0.6, popliteus_tendinopathy=t * 0.5), policy)
+    assert split.triage.level == "self_care" and split.triage.rules == ("overload_pattern",)
+    assert "sport_break" in split.advice_ids
+    assert "P(popliteus_tendinopathy) = " in split.triage.reasons[0]
+    short = assess(posterior(runner, hamstring_tendinopathy=t * 0.5, popliteus_tendinopathy=t * 0.49), policy)
+    assert short.triage.level == "doctor"  # together below the threshold: no self-care
+    worse = assess(posterior(runner, hamstring_tendinopathy=t * 0.6, popliteus_tendinopathy=t * 0.5,
+                             meniscus_tear=t * 0.7), policy)
+    assert worse.triage.level != "self_care"  # a tear leads: the tendons are not the likely cause
+
+
 def test_pulmonary_embolism_is_an_emergency_and_says_call_emergency_services(policy):
     result = assess(posterior({"breathlessness": "yes"}, pulmonary_embolism=0.06, dvt=0.2), policy)
     assert result.triage.level == "emergency" and result.advice_ids[0] == "call_emergency_pe"
@@ -70,6 +89,11 @@ def test_self_care_needs_the_positive_pattern(policy):
     assert triage(posterior({"age_group": "child"}, growing_pains=0.9), policy).level == "doctor"
     limping = posterior({"age_group": "child", "night_pain_both_legs": "yes", "limping": "yes"}, growing_pains=0.9)
     assert triage(limping, policy).level == "doctor"
+    # the overload pattern is both halves, a sport overload and pain after exercise: a risk factor alone is none
+    for half in ({"sports_overload": "yes"}, {"pain_after_exercise": "yes"}):
+        assert triage(posterior(half, hamstring_tendinopathy=0.9), policy).level == "doctor", half
+    both = {"sports_overload": "yes", "pain_after_exercise": "yes"}
+    assert triage(posterior(both, hamstring_tendinopathy=0.9), policy).level == "self_care"
 
 
 def test_unsure_answers_to_red_flags_count_as_reported(policy):
@@ -176,6 +200,8 @@ def test_no_red_flag_reaches_self_care(simulated, model):
         for name in RED_FLAGS:
             assert not reported(result.evidence.get(name), {"yes"}, soft), (evidence, name)
         assert result.probabilities["dvt"] < 0.05 and result.probabilities["epiphysiolysis"] < 0.05
+        findings = [n for n in structure.FINDINGS if reported(result.evidence.get(n), {"yes"}, soft)]
+        assert findings, evidence  # self-care needs a pattern of the pain itself, never risk factors alone
 
 
 @pytest.mark.slow

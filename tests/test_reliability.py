@@ -312,3 +312,19 @@ def _copy_priors(tmp_path: Path) -> Path:
     folder = tmp_path / "priors"
     shutil.copytree(PRIORS, folder)
     return folder
+
+
+@pytest.mark.parametrize("key, message", [
+    ("hamstring_tendinopathy", r"must join two or more different causes with '\+'"),
+    ("hamstring_tendinopathy+hamstring_tendinopathy", r"must join two or more different causes"),
+    ("hamstring_tendinopathy+calf_swelling", r"'calf_swelling' is not a cause or complication"),
+])
+def test_priors_bad_sum_condition_is_one_line(tmp_path, key, message):
+    folder = _copy_priors(tmp_path)
+    doc = safeyaml.load_text((folder / "triage.yaml").read_text(), "triage.yaml")
+    i = next(i for i, r in enumerate(doc["rules"]) if r["id"] == "overload_pattern")
+    j = next(j for j, c in enumerate(doc["rules"][i]["when"]) if "posterior_sum_at_least" in c)
+    doc["rules"][i]["when"][j] = {"posterior_sum_at_least": {key: 0.5}}
+    (folder / "triage.yaml").write_text(safeyaml.dump(doc, sort_keys=False))
+    with pytest.raises(PriorsError, match=rf"^triage\.yaml: rules\[{i}\]\.when\[{j}\]\.posterior_sum_at_least\.{key.replace('+', '[+]')}: {message}"):
+        load_priors(folder)

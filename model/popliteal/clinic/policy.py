@@ -186,6 +186,8 @@ def holds(cond: Condition, p: dict[str, float], ev: dict[str, str], leader: str,
         return any(p[c] >= t for c, t in items)
     if kind == "posterior_below":
         return all(p[c] < t for c, t in items)
+    if kind == "posterior_sum_at_least":
+        return all(sum(p[c] for c in causes) >= t for causes, t in items)
     if kind == "leading":
         return leader in items
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
@@ -213,8 +215,8 @@ def thresholds_in_play(policy: TriagePolicy | None, cases) -> list[tuple[Rule, s
 
 
 def _reason(rule: Rule, p: dict[str, float]) -> str:
-    shown = [f"P({c}) = {p[c]:.1%}" for cond in rule.when if cond.kind in POSTERIOR_CONDITIONS
-             for c, _ in cond.items]
+    shown = [f"P({x}) = {p[x]:.1%}" for cond in rule.when if cond.kind in POSTERIOR_CONDITIONS
+             for c, _ in cond.items for x in (c if isinstance(c, tuple) else (c,))]
     return f"{rule.id}: {rule.reason}" + (f" ({', '.join(shown)})" if shown else "")
 
 
@@ -322,6 +324,8 @@ def _holds_many(cond: Condition, probs: np.ndarray, shown: dict, leader: np.ndar
         return np.logical_or.reduce([probs[:, col[c]] >= t for c, t in items])
     if kind == "posterior_below":
         return np.logical_and.reduce([probs[:, col[c]] < t for c, t in items])
+    if kind == "posterior_sum_at_least":
+        return np.logical_and.reduce([sum(probs[:, col[c]] for c in causes) >= t for causes, t in items])
     if kind == "leading":
         return np.isin(leader, [col[c] for c in items])
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it

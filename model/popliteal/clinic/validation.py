@@ -292,13 +292,13 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     assumptions, not real-world accuracy.
 
     Returns a frame with one row per presenter: the true state of each cause, ``age_group``,
-    ``asked`` (how many questions were answered), whether the calf was asked about, and the
-    ``triage`` level.
+    ``asked`` (how many questions were answered), whether the calf was asked about, the
+    ``triage`` level and the ids of the ``rules`` that set it.
     """
     import pandas as pd
 
     from ..engine.sampling import draw_states
-    from .scoring import score_frame
+    from .scoring import score_frame, triage_rows
 
     drawn = draw_states(model, n, rng)
     askable = [name for name in structure.NAMES
@@ -318,7 +318,44 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     out["calf_asked"] = (frame[list(CALF_QUESTIONS)] != "").any(axis=1).to_numpy()
     out["findings_asked"] = (frame[list(structure.FINDINGS)] != "").any(axis=1).to_numpy()
     out["triage"] = scored["triage"].to_numpy()
+    probs = scored[[f"p_{t}" for t in structure.TARGETS]].to_numpy(dtype=float)
+    levels, rules = triage_rows(probs, {k: v.astype(object) for k, v in cells.items()}, model.priors.triage)
+    if not np.array_equal(levels, out["triage"].to_numpy()):  # pragma: no cover - the same policy twice
+        raise AssertionError("the rules do not give the levels the scoring gave")
+    out["rules"] = rules
     return out
+
+
+def self_limiting_referrals(sim) -> list[tuple[str, int, float]]:
+    """Where presenters whose only cause is self-limiting were sent, and why.
+
+    Each such presenter is counted once, under the first of: self-care; a rule above
+    ``doctor`` fired (a warning sign or a same-day rule, such as a leak of the calf findings);
+    pain that persists (the seed sends it to a doctor); no rule at all (no positive
+    self-limiting pattern, which self-care needs); another ``doctor`` rule. Returns
+    ``[(reason, count, share of those presenters)]`` in that order.
+    """
+    causes = sim[list(structure.TARGETS)]
+    only = causes[list(SELF_LIMITING)].any(axis=1) & ~causes.drop(columns=list(SELF_LIMITING)).any(axis=1)
+    rows = sim[only]
+    keys = ("self-care", "urgent or emergency: a warning sign or a same-day rule",
+            "doctor: pain that persists (the seed: see a doctor)",
+            "doctor: no rule fired (no positive self-limiting pattern)", "doctor: another rule")
+    counts = dict.fromkeys(keys, 0)
+    for level, rules in zip(rows["triage"], rows["rules"]):
+        if level == "self_care":
+            key = keys[0]
+        elif level in ("urgent", "emergency"):
+            key = keys[1]
+        elif "persistent_pain" in rules:
+            key = keys[2]
+        elif rules == ("default",):
+            key = keys[3]
+        else:
+            key = keys[4]
+        counts[key] += 1
+    n = max(len(rows), 1)
+    return [(k, c, c / n) for k, c in counts.items()]
 
 
 def triage_summary(sim) -> dict[str, float]:

@@ -727,7 +727,9 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
 
 #: The condition kinds of triage.yaml and advice.yaml (see the head of triage.yaml).
 EVIDENCE_CONDITIONS = ("evidence", "evidence_any", "no_evidence_of")
-POSTERIOR_CONDITIONS = ("posterior_at_least", "posterior_any_at_least", "posterior_below")
+POSTERIOR_CONDITIONS = ("posterior_at_least", "posterior_any_at_least", "posterior_below", "posterior_sum_at_least")
+#: Joins the causes whose probabilities a ``posterior_sum_at_least`` condition adds up.
+SUM_JOIN = "+"
 CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading")
 
 
@@ -736,7 +738,8 @@ class Condition:
     """One condition of a rule or an advice entry.
 
     ``items`` holds ``(variable, states)`` pairs for the evidence kinds, ``(cause, threshold)``
-    pairs for the posterior kinds, and names for ``unanswered`` and ``leading``.
+    pairs for the posterior kinds (``(tuple of causes, threshold)`` for ``posterior_sum_at_least``),
+    and names for ``unanswered`` and ``leading``.
     """
 
     kind: str
@@ -803,7 +806,7 @@ class TriagePolicy:
         rule = next(r for r in self.rules if r.id == rule_id)
         for cond in rule.when:
             for name, value in cond.items if cond.kind in POSTERIOR_CONDITIONS else ():
-                if name == cause:
+                if name == cause or (isinstance(name, tuple) and cause in name):
                     return value
         raise KeyError(f"rule {rule_id} sets no threshold on {cause}")
 
@@ -844,10 +847,18 @@ def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
             items = tuple(_states_of(ctx, f"{here}.{kind}.{k}", k, v) for k, v in body.items())
         elif kind in POSTERIOR_CONDITIONS:
             body = _mapping(ctx, body, f"{here}.{kind}")
+            keys = {}
             for k in body:
-                if k not in structure.TARGETS:
-                    raise ctx.fail(f"{here}.{kind}.{k}", f"{k!r} is not a cause or complication")
-            items = tuple((k, _probability(ctx, v, f"{here}.{kind}.{k}")) for k, v in body.items())
+                names = tuple(str(k).split(SUM_JOIN)) if kind == "posterior_sum_at_least" else (k,)
+                for name in names:
+                    if name not in structure.TARGETS:
+                        raise ctx.fail(f"{here}.{kind}.{k}", f"{name!r} is not a cause or complication")
+                if kind == "posterior_sum_at_least" and len(set(names)) < 2:
+                    raise ctx.fail(f"{here}.{kind}.{k}", f"must join two or more different causes with "
+                                                          f"{SUM_JOIN!r}, such as hamstring_tendinopathy"
+                                                          f"{SUM_JOIN}popliteus_tendinopathy")
+                keys[k] = names if kind == "posterior_sum_at_least" else k
+            items = tuple((keys[k], _probability(ctx, v, f"{here}.{kind}.{k}")) for k, v in body.items())
         else:
             if not isinstance(body, list) or not body:
                 raise ctx.fail(f"{here}.{kind}", "must be a non-empty list of names")
