@@ -36,6 +36,8 @@ or the number of cases. This module never imports pgmpy or matplotlib.
 from __future__ import annotations
 
 import math
+import os
+import threading
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -51,6 +53,8 @@ PLAN_TRIALS = 24
 FACTORISE_TOLERANCE = 1e-12
 #: Memory for the intermediates of one sub-batch of cases (bytes).
 SUB_BATCH_BYTES = 64 * 2**20
+#: Threads that contract the sub-batches of one call side by side (1: one after the other).
+THREADS = max(1, min(4, os.cpu_count() or 1))
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CASE = -1  # the id of the case axis; real variables have ids 0, 1, ...
 
@@ -322,7 +326,8 @@ class Plan:
         if self.batched_tables:
             for name in self._leaf_tables:
                 tables_t[name] = np.moveaxis(np.asarray(tables[name], dtype=float), 0, -1)
-        for start in range(0, batch, self.sub_batch):
+
+        def run(start: int) -> None:
             stop = min(batch, start + self.sub_batch)
             lo, hi = start, stop
             if hi - lo == 1 and batch > 1:  # a lone case runs with a neighbour: numpy takes the same loops
@@ -332,6 +337,8 @@ class Plan:
                 out[t][start:stop] = part[t][start - lo:stop - lo]
             if scaled:
                 log_p[start:stop] = part_log[start - lo:stop - lo]
+
+        _map(run, range(0, batch, self.sub_batch))
         return (out, log_p) if scaled else out
 
     def _joint_part(self, tables_t, lik_t, start, stop, scaled=False):
@@ -390,6 +397,48 @@ class Plan:
 _LIFT_TO = 1e-280
 #: The float type of rescaled runs: long double where it has a wider exponent than double.
 _WIDE = np.longdouble if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp else np.float64
+
+
+def _map(fn, items) -> None:
+    """Call ``fn`` on every item: on :data:`THREADS` threads when there are several items.
+
+    Each sub-batch is contracted by the same arithmetic whichever thread runs it (numpy
+    releases the GIL in its loops), so the result is the same to the last bit.
+    """
+    items = list(items)
+    if THREADS < 2 or len(items) < 2:
+        for item in items:
+            fn(item)
+        return
+    errors = np.geterr()  # the caller's floating-point error handling, which threads do not inherit
+
+    def call(item):
+        with np.errstate(**errors):
+            fn(item)
+
+    pool = _pool()
+    pending = [pool.submit(call, item) for item in items]
+    try:
+        for future in pending:
+            future.result()
+    finally:  # on an error or an interrupt, drop what has not started
+        for future in pending:
+            future.cancel()
+
+
+_POOL: tuple[int, object] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """The worker threads of this process (a forked child makes its own)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = (os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="popliteal-contraction"))
+        return _POOL[1]
 
 
 def _rescale(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
