@@ -103,9 +103,10 @@ class Engine:
         at about a millisecond per query, and the same question always takes
         the same arithmetic, so its answer is the same to the last bit.
         Larger batches get a plan of their own pattern, pruned to the nodes
-        that matter, with several elimination orders tried.
+        that matter, with several elimination orders tried (more for patterns
+        that observe most variables, as a file of cases does).
         """
-        from .contraction import PLAN_TRIALS, Plan
+        from .contraction import LARGE_PATTERN, LARGE_PLAN_TRIALS, PLAN_TRIALS, Plan
 
         large = batch >= PLAN_MIN_BATCH
         key = (observed if large else structure.NAMES, targets, large)
@@ -115,7 +116,8 @@ class Engine:
                 self._plans.clear()
             factorised = self.factorised((*key[0], *targets))
             plan = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
-                        trials=PLAN_TRIALS if large else 1, factorised=factorised)
+                        trials=(LARGE_PLAN_TRIALS if len(key[0]) >= LARGE_PATTERN else PLAN_TRIALS) if large else 1,
+                        factorised=factorised)
             floor = self._log_floor + sum(min(0.0, self._factors[n].log_min - self._log_min[n]) for n in factorised)
             found = self._plans[key] = (plan, floor)
         return found
