@@ -13,16 +13,21 @@ one backward pass (reverse-mode differentiation of each pairwise step) thus
 give every target's marginal for every case, at about three times the cost of
 ``P(e)`` alone, instead of one contraction per target.
 
-Three choices make it fast for large batches:
+Four choices make it fast for large batches:
 
 - the contraction order comes from greedy variable elimination (the variable
   whose factors multiply into the smallest table goes first; factors that
-  carry the case axis weigh more than the tables that do not);
+  carry the case axis weigh more than the tables that do not), the cheapest
+  of several randomised orders (more of them for patterns that observe most
+  variables, as files of cases do);
 - steps whose inputs are only the network's tables (no evidence, no target)
   are evaluated once, when the plan is built;
 - the case axis is the *last* (contiguous) axis of every factor, so each
   pairwise ``numpy.einsum`` is a run of long vectorised loops over cases,
-  rather than many short loops over tiny tables.
+  rather than many short loops over tiny tables;
+- the cases are cut into sub-batches (bounded memory) that run side by side
+  on up to :data:`THREADS` threads; each case's arithmetic is the same
+  whichever thread runs it and however the batch is cut.
 
 A table with many parents would join all of them in one factor as soon as
 its node is observed. A noisy-OR table (:func:`factorise_noisy_or`) is
@@ -444,6 +449,16 @@ def _pool():
 
             _POOL = (os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="popliteal-contraction"))
         return _POOL[1]
+
+
+def _after_fork() -> None:
+    """In a forked child: a fresh lock (the parent's may have been held by a thread that is gone)."""
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _rescale(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

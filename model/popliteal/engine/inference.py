@@ -8,7 +8,7 @@ backward pass, which gives every target's marginal at once
 (:mod:`popliteal.engine.contraction`). Nodes that are neither observed, nor
 targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
-the uncertainty analysis. The noisy-OR findings with the most parents enter
+the uncertainty analysis; its sub-batches run on several threads. The noisy-OR findings with the most parents enter
 the contraction as a sum of two products over their parents (checked against
 their tables when a contraction first reaches them), so that observing one
 does not join all its parents in one factor.
