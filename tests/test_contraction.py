@@ -118,3 +118,14 @@ def test_an_error_in_a_thread_reaches_the_caller(monkeypatch):
 
     with pytest.raises(ValueError, match="boom"):
         contraction._map(fn, range(6))
+
+
+def test_planning_twice_gives_the_same_plan_against_itself(model):
+    """The randomised orders are seeded: the same pattern always gets the same steps (the same bits)."""
+    from popliteal.engine.contraction import LARGE_PATTERN
+
+    names = [n for n in structure.NAMES if n not in structure.TARGETS]
+    assert len(names) >= LARGE_PATTERN  # a file's pattern: the many-orders search
+    first = Plan(model.engine.tables, names, structure.TARGETS, trials=30)
+    second = Plan(model.engine.tables, names, structure.TARGETS, trials=30)
+    assert first._steps == second._steps
