@@ -8,10 +8,11 @@ backward pass, which gives every target's marginal at once
 (:mod:`popliteal.engine.contraction`). Nodes that are neither observed, nor
 targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
-the uncertainty analysis; its sub-batches run on several threads. The noisy-OR findings with the most parents enter
-the contraction as a sum of two products over their parents (checked against
-their tables when a contraction first reaches them), so that observing one
-does not join all its parents in one factor.
+the uncertainty analysis; its sub-batches run side by side on several
+threads. The noisy-OR findings with the most parents can enter the
+contraction as a sum of two products over their parents (``factorise=True``,
+checked against their tables when a contraction first reaches them), so that
+observing one does not join all its parents in one factor.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.bayesnet.reference_query`) and
