@@ -220,14 +220,18 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, dige
     one-patient path (a property test compares them on random patients).
     """
     levels, fired = triage_many(probs, shown, policy)
-    by_level = {}
     ids = np.array([r.id for r in policy.rules], dtype=object)
-    rules: list[tuple[str, ...]] = []
-    for i in range(len(levels)):
-        at = by_level.setdefault(levels[i], np.array([r.level == levels[i] for r in policy.rules], dtype=bool))
-        chosen = tuple(ids[fired[i] & at])
-        rules.append(chosen or (policy.default.id,))
-    return levels, rules
+    if not len(levels) or not len(ids):
+        return levels, [(policy.default.id,)] * len(levels)
+    rule_levels = np.array([r.level for r in policy.rules], dtype=object)
+    chosen = np.asarray(fired, dtype=bool) & (np.asarray(levels, dtype=object)[:, None] == rule_levels[None, :])
+    # each distinct pattern of chosen rules once (a chunk has few), then one tuple per row
+    keys = np.zeros(len(levels), dtype=object if len(ids) > 62 else np.int64)
+    for j in range(len(ids)):
+        keys = keys * 2 + chosen[:, j]
+    patterns, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    named = [tuple(ids[chosen[i]]) or (policy.default.id,) for i in first]
+    return levels, [named[k] for k in np.ravel(inverse)]
 
 
 class _Impossible:

@@ -8,10 +8,11 @@ backward pass, which gives every target's marginal at once
 (:mod:`popliteal.engine.contraction`). Nodes that are neither observed, nor
 targets, nor ancestors of either are barren (they sum to one) and are left
 out. A batch axis carries many cases at once, or many parameter draws for
-the uncertainty analysis. The noisy-OR findings with the most parents enter
-the contraction as a sum of two products over their parents (checked against
-their tables when a contraction first reaches them), so that observing one
-does not join all its parents in one factor.
+the uncertainty analysis; its sub-batches run side by side on several
+threads. The noisy-OR findings with the most parents can enter the
+contraction as a sum of two products over their parents (``factorise=True``,
+checked against their tables when a contraction first reaches them), so that
+observing one does not join all its parents in one factor.
 
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.bayesnet.reference_query`) and
@@ -103,9 +104,10 @@ class Engine:
         at about a millisecond per query, and the same question always takes
         the same arithmetic, so its answer is the same to the last bit.
         Larger batches get a plan of their own pattern, pruned to the nodes
-        that matter, with several elimination orders tried.
+        that matter, with several elimination orders tried (more for patterns
+        that observe most variables, as a file of cases does).
         """
-        from .contraction import PLAN_TRIALS, Plan
+        from .contraction import LARGE_PATTERN, LARGE_PLAN_TRIALS, PLAN_TRIALS, Plan
 
         large = batch >= PLAN_MIN_BATCH
         key = (observed if large else structure.NAMES, targets, large)
@@ -115,7 +117,8 @@ class Engine:
                 self._plans.clear()
             factorised = self.factorised((*key[0], *targets))
             plan = Plan(self._arrays, key[0], targets, batched_tables=self.batched_tables,
-                        trials=PLAN_TRIALS if large else 1, factorised=factorised)
+                        trials=(LARGE_PLAN_TRIALS if len(key[0]) >= LARGE_PATTERN else PLAN_TRIALS) if large else 1,
+                        factorised=factorised)
             floor = self._log_floor + sum(min(0.0, self._factors[n].log_min - self._log_min[n]) for n in factorised)
             found = self._plans[key] = (plan, floor)
         return found
