@@ -386,6 +386,48 @@ def test_sigterm_inside_an_atomic_write_leaves_no_file(tmp_path):
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def _mkstemp_then(signum, real=tempfile.mkstemp):
+    """A mkstemp that receives ``signum`` the moment the file exists, before its caller has its name."""
+    def mkstemp(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signum)
+        return made
+    return mkstemp
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)])
+def test_a_signal_as_the_temporary_file_is_made_leaves_no_file(tmp_path, monkeypatch, signum, raised):
+    """The race of the fresh-clone flake: Ctrl-C the moment the temporary file appears."""
+    target = tmp_path / "plot.svg"
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", _mkstemp_then(signum))
+    with pytest.raises(raised):
+        with atomic.atomic_path(target) as tmp:
+            tmp.write_text("never")
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_ctrl_c_as_the_score_output_is_made_leaves_no_file(tmp_path, monkeypatch, model):
+    from popliteal import batch
+
+    source = tmp_path / "cases.csv"
+    source.write_text("age,calf_swelling\n67,yes\n")
+    monkeypatch.setattr(batch.tempfile, "mkstemp", _mkstemp_then(signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):
+        batch.score(str(source), str(tmp_path / "scored.csv"), model=model)
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_interrupts_held_raise_once_the_block_ends():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("the block ran to its end")
+    assert done and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_concurrent_writers_of_one_target_leave_one_complete_file(tmp_path, fmt="uai", target="net.uai"):
     """Four exports to one file at once: the result is one writer's complete file, no temporary file stays."""
     env = {**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")}

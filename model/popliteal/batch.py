@@ -64,6 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from .api import load
+from .common.atomic import interrupts_held
 from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
                              layout, parse_frame, score_frame, triage_rows)
 from .engine.sampling import draw_states
@@ -413,13 +414,18 @@ class _Target:
         self.target = target
         self.where = "standard output" if target == "-" else target
         self.temp = None
-        if target != "-":
-            folder = os.path.dirname(os.path.abspath(target))
-            try:
-                fd, self.temp = tempfile.mkstemp(prefix=f".{Path(target).name}.", suffix=".partial", dir=folder)
-            except OSError as exc:
-                raise BatchError(f"output {target}: cannot write in {folder}: {exc.strerror or exc}") from None
-            os.close(fd)
+
+    def create(self) -> None:
+        """Create the temporary file (call it once the caller holds this object, to discard it)."""
+        if self.target == "-":
+            return
+        folder = os.path.dirname(os.path.abspath(self.target))
+        try:
+            with interrupts_held():  # the file and self.temp together: a Ctrl-C between them left the file behind
+                fd, self.temp = tempfile.mkstemp(prefix=f".{Path(self.target).name}.", suffix=".partial", dir=folder)
+                os.close(fd)
+        except OSError as exc:
+            raise BatchError(f"output {self.target}: cannot write in {folder}: {exc.strerror or exc}") from None
 
     @property
     def path(self) -> str:
@@ -705,6 +711,7 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
         out = writer = None
         try:
             out = _Target(target)
+            out.create()
             writer = _CsvWriter(out, safe_csv) if out_fmt == "csv" else _ParquetWriter(out)
             if engine == "pandas":
                 _score_pandas(model, source, in_fmt, chunk_size, writer, summary, progress, sep)
