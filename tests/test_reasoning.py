@@ -53,6 +53,16 @@ def test_nice_ng158_says_a_swollen_or_tender_calf_is_assessed_the_same_day(polic
         assert "dvt_see_today" in result.advice_ids
 
 
+def test_seed_says_a_bluish_leg_with_a_possible_thrombosis_is_seen_the_same_day(policy):
+    """Seed: a bluish discoloration or clearly visible veins are signs of a thrombosis; see a doctor asap."""
+    t = policy.threshold("skin_sign_dvt_possible", "dvt")
+    bluish = assess(posterior({"skin_discoloration": "yes"}, dvt=t), policy)
+    assert bluish.triage.level == "urgent" and "skin_sign_dvt_possible" in bluish.triage.rules
+    assert "dvt_see_today" in bluish.advice_ids
+    # visible veins are common without a thrombosis: below the residual risk, no same-day rule from them
+    assert triage(posterior({"skin_discoloration": "yes", **CALF_ANSWERED}, dvt=t * 0.9), policy).level == "doctor"
+
+
 def test_seed_says_a_break_from_sport_whichever_overloaded_tendon_hurts(policy):
     """Seed: pain after exercise means a few days' break from sport; the tendon does not change that.
 
