@@ -317,6 +317,7 @@ def _copy_priors(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("key, message", [
     ("hamstring_tendinopathy", r"must join two or more different causes with '\+'"),
     ("hamstring_tendinopathy+hamstring_tendinopathy", r"must join two or more different causes"),
+    ("hamstring_tendinopathy+popliteus_tendinopathy+hamstring_tendinopathy", r"must join two or more different causes"),
     ("hamstring_tendinopathy+calf_swelling", r"'calf_swelling' is not a cause or complication"),
 ])
 def test_priors_bad_sum_condition_is_one_line(tmp_path, key, message):

@@ -421,7 +421,7 @@ class _Target:
             return
         folder = os.path.dirname(os.path.abspath(self.target))
         try:
-            with interrupts_held():  # the file and self.temp together: a Ctrl-C between them left the file behind
+            with interrupts_held():  # the file and self.temp together: a Ctrl-C in between would leave the file behind
                 fd, self.temp = tempfile.mkstemp(prefix=f".{Path(self.target).name}.", suffix=".partial", dir=folder)
                 os.close(fd)
         except OSError as exc:

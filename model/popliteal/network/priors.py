@@ -853,7 +853,7 @@ def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
                 for name in names:
                     if name not in structure.TARGETS:
                         raise ctx.fail(f"{here}.{kind}.{k}", f"{name!r} is not a cause or complication")
-                if kind == "posterior_sum_at_least" and len(set(names)) < 2:
+                if kind == "posterior_sum_at_least" and (len(names) < 2 or len(set(names)) < len(names)):
                     raise ctx.fail(f"{here}.{kind}.{k}", f"must join two or more different causes with "
                                                           f"{SUM_JOIN!r}, such as hamstring_tendinopathy"
                                                           f"{SUM_JOIN}popliteus_tendinopathy")
