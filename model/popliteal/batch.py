@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from .api import load
-from .common.atomic import interrupts_held
+from .common.interrupts import interrupts_held, raise_if_interrupted
 from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
                              layout, parse_frame, score_frame, triage_rows)
 from .engine.sampling import draw_states
@@ -718,6 +718,7 @@ def score(source: str, target: str, model=None, chunk_size: int = DEFAULT_CHUNK_
             else:
                 _score_dask(model, source, in_fmt, chunk_size, writer, summary, progress, priors_dir, sep)
             writer.close()
+            raise_if_interrupted()  # a Ctrl-C that something swallowed still means: do not write
             out.commit()
         except BaseException:
             try:
@@ -760,6 +761,7 @@ def _score_pandas(model, source, fmt, chunk_size, writer, summary, progress, sep
                 writer.write(out)
                 _tally(summary, out)
                 bar.update(len(chunk), reader.position())
+                raise_if_interrupted()
             done = True
         finally:
             bar.close(done)
@@ -911,5 +913,6 @@ def _score_dask(model, source, fmt, chunk_size, writer, summary, progress, prior
                 writer.write(frame)
                 _tally(summary, frame)
                 bar.update(len(frame))
+            raise_if_interrupted()
     finally:
         bar.close()

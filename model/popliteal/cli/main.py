@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Sequence
 
+from ..common.interrupts import ctrl_c_remembered, raise_if_interrupted
 from ..common.version import __version__
 from . import reasoning as _reasoning
 from .options import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, MAX_MESSAGE, Parser, UsageError, common, decorate,
@@ -315,7 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.priors.strip():
                 raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
             os.environ["POPLITEAL_PRIORS"] = args.priors
-        code = COMMANDS[args.command](args)
+        with ctrl_c_remembered():
+            code = COMMANDS[args.command](args)
+            if code != EXIT_INTERRUPTED:  # a command that reported its Ctrl-C has said all there is to say
+                raise_if_interrupted()  # swallowed on its way (a weakref callback): still an interruption
         sys.stdout.flush()  # a full disk or closed pipe shows here, not at exit
         return code
     except UsageError as exc:

@@ -27,8 +27,10 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "check_target", "interrupts_held", "read_regular",
-           "TargetError", "UnreadableFile"]
+from .interrupts import interrupts_held, raise_if_interrupted
+
+__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "check_target", "read_regular", "TargetError",
+           "UnreadableFile"]
 
 
 class UnreadableFile(ValueError):
@@ -85,44 +87,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.chmod(tmp, _mode(target))
             yield Path(tmp)
             _fsync(tmp)
+            raise_if_interrupted()  # a Ctrl-C that something swallowed still means: do not replace
             os.replace(tmp, target)
         except BaseException:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             raise
-
-
-@contextlib.contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM or SIGHUP while Python handles them) until the block ends.
-
-    For the few statements that create a temporary file and store its name: a signal that
-    arrives in between would otherwise raise before anyone knows the name, and the file
-    would stay behind. A signal that arrives during the block is handled as usual (its
-    exception raised) as soon as the block ends. Only the main thread can do this; elsewhere
-    the block runs unprotected (signals are handled in the main thread anyway).
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    previous = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        handler = signal.getsignal(sig) if sig is not None else None
-        if callable(handler):  # a Python-level handler (KeyboardInterrupt, or one of ours): it can wait
-            previous[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    for signum in held[:1]:
-        previous[signum](signum, None)  # raises what the signal would have raised
 
 
 @contextlib.contextmanager

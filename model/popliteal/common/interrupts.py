@@ -1,0 +1,91 @@
+"""Ctrl-C that is neither lost nor half-handled.
+
+Python turns SIGINT into ``KeyboardInterrupt`` at the next step of the main thread. Two
+places lose it. Between two statements that belong together (a temporary file and the name
+that lets it be removed) the exception leaves the file behind: :func:`interrupts_held` defers
+it to the end of such a block. And inside code whose exceptions Python only reports (a weakref
+callback of the import machinery, a ``__del__``: "Exception ignored in ...") it is swallowed
+and the run carries on to the end, as if nobody had pressed Ctrl-C: under
+:func:`ctrl_c_remembered` the handler also remembers the signal, long loops and final commits
+call :func:`raise_if_interrupted`, and the swallowed report is not printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from typing import Iterator
+
+__all__ = ["ctrl_c_remembered", "interrupts_held", "raise_if_interrupted"]
+
+_SEEN = threading.Event()
+
+
+def _remember(signum, frame):
+    _SEEN.set()
+    raise KeyboardInterrupt
+
+
+def _quiet_about_ctrl_c(previous):
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):  # remembered: raised again later
+            previous(unraisable)
+    return hook
+
+
+@contextlib.contextmanager
+def ctrl_c_remembered() -> Iterator[None]:
+    """Remember every Ctrl-C while the block runs (see the module's docstring).
+
+    Only in the main thread and only when Ctrl-C has Python's default handler (a
+    program started with SIGINT ignored keeps ignoring it). Forgets earlier ones.
+    """
+    _SEEN.clear()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    previous, hook = signal.signal(signal.SIGINT, _remember), sys.unraisablehook
+    sys.unraisablehook = _quiet_about_ctrl_c(hook)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a remembered Ctrl-C was swallowed on its way."""
+    if _SEEN.is_set():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (and SIGTERM or SIGHUP while Python handles them) until the block ends.
+
+    For the few statements that create a temporary file and store its name: a signal that
+    arrives in between would otherwise raise before anyone knows the name, and the file
+    would stay behind. A signal that arrives during the block is handled as usual (its
+    exception raised) as soon as the block ends. Only the main thread can do this; elsewhere
+    the block runs unprotected (signals are handled in the main thread anyway).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        handler = signal.getsignal(sig) if sig is not None else None
+        if callable(handler):  # a Python-level handler (KeyboardInterrupt, or one of ours): it can wait
+            previous[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for signum in held[:1]:
+        previous[signum](signum, None)  # raises what the signal would have raised
