@@ -326,6 +326,12 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     return out
 
 
+def _only_self_limiting(sim):
+    """Presenters of a :func:`simulate_triage` frame whose every true cause is self-limiting (at least one)."""
+    causes = sim[list(structure.TARGETS)]
+    return causes[list(SELF_LIMITING)].any(axis=1) & ~causes.drop(columns=list(SELF_LIMITING)).any(axis=1)
+
+
 def self_limiting_referrals(sim) -> list[tuple[str, int, float]]:
     """Where presenters whose only cause is self-limiting were sent, and why.
 
@@ -335,9 +341,7 @@ def self_limiting_referrals(sim) -> list[tuple[str, int, float]]:
     self-limiting pattern, which self-care needs); another ``doctor`` rule. Returns
     ``[(reason, count, share of those presenters)]`` in that order.
     """
-    causes = sim[list(structure.TARGETS)]
-    only = causes[list(SELF_LIMITING)].any(axis=1) & ~causes.drop(columns=list(SELF_LIMITING)).any(axis=1)
-    rows = sim[only]
+    rows = sim[_only_self_limiting(sim)]
     keys = ("self-care", "urgent or emergency: a warning sign or a same-day rule",
             "doctor: pain that persists (the seed: see a doctor)",
             "doctor: no rule fired (no positive self-limiting pattern)", "doctor: another rule")
@@ -363,7 +367,7 @@ def triage_summary(sim) -> dict[str, float]:
     urgent = sim["triage"].isin(["urgent", "emergency"])
     dangerous = sim["dvt"] | sim["pulmonary_embolism"]
     causes = sim[list(structure.TARGETS)]
-    only_self_limiting = causes[list(SELF_LIMITING)].any(axis=1) & ~causes.drop(columns=list(SELF_LIMITING)).any(axis=1)
+    only_self_limiting = _only_self_limiting(sim)
     no_cause = ~causes.any(axis=1)
     old = sim["age_group"] == "over_60"
     calf = dangerous & sim["calf_asked"]
