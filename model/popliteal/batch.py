@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from .api import load
-from .common.interrupts import interrupts_held, raise_if_interrupted
+from .common.interrupts import handlers, interrupts_held, raise_if_interrupted
 from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
                              layout, parse_frame, score_frame, triage_rows)
 from .engine.sampling import draw_states
@@ -596,11 +596,6 @@ def _signals_clean_up():
     """While scoring: SIGTERM and SIGHUP raise :class:`Interrupted` (so the temporary file is
     removed), and SIGXFSZ (``ulimit -f``) is ignored so that the write fails with an error."""
     import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def stop(signum, frame):
         raise Interrupted(signum)
@@ -608,14 +603,8 @@ def _signals_clean_up():
     wanted = {getattr(signal, s): stop for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s)}
     if hasattr(signal, "SIGXFSZ"):
         wanted[signal.SIGXFSZ] = signal.SIG_IGN
-    previous = {}
-    try:
-        for signum, handler in wanted.items():
-            previous[signum] = signal.signal(signum, handler)
+    with handlers(wanted):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _same_file(a: os.stat_result, path: str) -> bool:

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .interrupts import interrupts_held, raise_if_interrupted
+from .interrupts import handlers, interrupts_held, raise_if_interrupted
 
 __all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "check_target", "read_regular", "TargetError",
            "UnreadableFile"]
@@ -100,21 +100,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def _signals_as_exit() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into ``SystemExit`` while the block runs (main thread, default action only)."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {}
+    wanted = {}
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
         if sig is not None and signal.getsignal(sig) == signal.SIG_DFL:
-            previous[sig] = signal.signal(sig, _exit_on_signal)
-    try:
+            wanted[sig] = _exit_on_signal
+    with handlers(wanted):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _exit_on_signal(signum, frame):

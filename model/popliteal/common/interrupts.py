@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Iterator
 
-__all__ = ["ctrl_c_remembered", "interrupts_held", "raise_if_interrupted"]
+__all__ = ["ctrl_c_remembered", "handlers", "interrupts_held", "raise_if_interrupted"]
 
 _SEEN = threading.Event()
 
@@ -36,6 +36,26 @@ def _quiet_about_ctrl_c(previous):
 
 
 @contextlib.contextmanager
+def handlers(wanted: dict) -> Iterator[bool]:
+    """Install ``{signal: handler}`` for the block and restore the previous handlers after it.
+
+    Only the main thread can install handlers; elsewhere nothing is installed. Yields
+    whether the handlers were installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = {}
+    try:
+        for signum, handler in wanted.items():
+            previous[signum] = signal.signal(signum, handler)
+        yield True
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
 def ctrl_c_remembered() -> Iterator[None]:
     """Remember every Ctrl-C while the block runs (see the module's docstring).
 
@@ -43,17 +63,17 @@ def ctrl_c_remembered() -> Iterator[None]:
     program started with SIGINT ignored keeps ignoring it). Forgets earlier ones.
     """
     _SEEN.clear()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
-    previous, hook = signal.signal(signal.SIGINT, _remember), sys.unraisablehook
-    sys.unraisablehook = _quiet_about_ctrl_c(hook)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        sys.unraisablehook = hook
+    with handlers({signal.SIGINT: _remember}) as installed:
+        hook = sys.unraisablehook
+        if installed:
+            sys.unraisablehook = _quiet_about_ctrl_c(hook)
+        try:
+            yield
+        finally:
+            sys.unraisablehook = hook
 
 
 def raise_if_interrupted() -> None:
@@ -72,20 +92,14 @@ def interrupts_held() -> Iterator[None]:
     exception raised) as soon as the block ends. Only the main thread can do this; elsewhere
     the block runs unprotected (signals are handled in the main thread anyway).
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     held: list[int] = []
-    previous = {}
+    current = {}
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
         handler = signal.getsignal(sig) if sig is not None else None
         if callable(handler):  # a Python-level handler (KeyboardInterrupt, or one of ours): it can wait
-            previous[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
-    try:
+            current[sig] = handler
+    with handlers({sig: lambda signum, frame: held.append(signum) for sig in current}):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     for signum in held[:1]:
-        previous[signum](signum, None)  # raises what the signal would have raised
+        current[signum](signum, None)  # raises what the signal would have raised
