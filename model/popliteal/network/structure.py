@@ -133,7 +133,9 @@ VARIABLES: tuple[Variable, ...] = (
     _v("calf_swelling", FINDING, "swelling of the calf", ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("calf_pain", FINDING, "pain in the calf, at rest or on walking",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation")),
-    _v("skin_discoloration", FINDING, "a bluish or reddish-blue leg, or clearly visible veins",
+    _v("skin_discoloration", FINDING,
+       "a leg that has turned bluish or reddish-blue, or veins that have become clearly visible, since the pain "
+       "began (not long-standing varicose veins)",
        ("dvt", "other_calf_condition")),
     _v("bruising", FINDING, "a bruise at the calf or ankle (the crescent sign of a ruptured Baker's cyst)",
        ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma")),
