@@ -26,7 +26,7 @@ CONTRACT_FINDINGS = {
 
 #: Variables the project added to the contract (documented in docs/contract.md), never removed ones.
 ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight",
-                  "knee_stuck", "rapid_swelling"}
+                  "knee_stuck", "rapid_swelling", "pain_downhill"}
 ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
 ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
@@ -88,6 +88,7 @@ def test_seed_says_which_edges_exist():
         ("pulmonary_embolism", "breathlessness"), ("meniscus_tear", "knee_locking"),
         ("ligament_injury", "knee_instability"), ("meniscus_tear", "knee_stuck"),
         ("ligament_injury", "rapid_swelling"), ("recent_trauma", "rapid_swelling"),
+        ("popliteus_tendinopathy", "pain_downhill"), ("osteoarthritis_pain", "pain_downhill"),
     ]
     assert [edge for edge in must if edge not in e] == []
     thrombosis_risks = {"age_group", "pregnancy", "estrogen_therapy", "immobilization", "long_travel",

@@ -161,6 +161,10 @@ VARIABLES: tuple[Variable, ...] = (
        ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain")),
     _v("pain_after_exercise", FINDING, "pain during or after sports",
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear")),
+    # Added to the contract (2026-11-30): the reference texts' one presenting feature of popliteus
+    # tendinopathy (pain running downhill), asked together with going down stairs (OA pain).
+    _v("pain_downhill", FINDING, "pain walking or running downhill, or going down stairs",
+       ("popliteus_tendinopathy", "osteoarthritis_pain", "hamstring_tendinopathy", "meniscus_tear")),
     _v("knee_instability", FINDING, "the knee gives way",
        ("ligament_injury", "meniscus_tear", "osteoarthritis_pain", "recent_trauma")),
     _v("knee_locking", FINDING, "the knee locks or catches", ("meniscus_tear", "bakers_cyst", "osteoarthritis_pain")),
