@@ -44,8 +44,8 @@ COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "publ
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
-    "symptom checkers": {"top1": 0.34, "top3": 0.51, "triage_exact": 0.57},
-    "physicians": {"top1": 0.721, "top3": 0.843, "triage_exact": None},
+    "symptom checkers": {"top1": 0.34, "final_top3": 0.51, "triage_exact": 0.57},
+    "physicians": {"top1": 0.721, "final_top3": 0.843, "triage_exact": None},
 }
 
 
@@ -132,14 +132,18 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "published case reports and case-based teaching material (`cohort: published-2026-11`), encoded "
         "from the presentation only and committed before the model was run on them (the git history "
         "shows it). The leading diagnosis is the most specific one (a DVT without embolism scores "
-        "P(dvt) − P(PE)); top-3 counts every expected cause, a DVT as shown when its embolism is.",
+        "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "
+        "published studies' definition, Semigran 2015), and, stricter, every cause the vignette lists (the "
+        "final diagnosis and the differentials its source names) among the first three; a DVT counts as "
+        "shown when its embolism is.",
         "",
         "| measure | " + " | ".join(COHORT_TITLES.get(c, c) for c in cohorts) + " | all | symptom checkers "
         "(Semigran 2015) | physicians (Semigran 2016) |",
         "| --- |" + " --- |" * (len(cohorts) + 3),
     ]
     rows = [("cases", "vignettes", "{:d}", "—", "—"), ("correct leading cause (top-1)", "top1", "{:.0%}", "34%", "72%"),
-            ("expected causes in the top 3", "top3", "{:.0%}", "51%", "84%"),
+            ("final diagnosis in the top 3 (Semigran's top-3)", "final_top3", "{:.0%}", "51%", "84%"),
+            ("every listed cause (diagnosis and differentials) in the top 3", "top3", "{:.0%}", "—", "—"),
             ("triage exactly as expected", "triage_exact", "{:.0%}", "57%", "—"),
             ("triage as urgent as expected or more (safe)", "triage_safe", "{:.0%}", "—", "—"),
             ("under-triage of urgent or emergency cases", "urgent_under_triaged", "{:d}", "—", "—"),
@@ -149,7 +153,7 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {checker} | {doctor} |")
     lines += [
         "",
-        "The issue's goals (top-1 ≥ 90%, top-3 ≥ 97%, no under-triage on the new cases) are **not** met; "
+        "The issue's goals (top-1 ≥ 90%, top-3 ≥ 97%, no under-triage on the new cases) are **not** met, on either reading of top-3; "
         "the misses below say why. Nothing was tuned to a vignette. The published figures come from other "
         "vignettes (45 general cases) and are a yardstick, not a head-to-head comparison.",
         "",

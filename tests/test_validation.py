@@ -24,7 +24,7 @@ from popliteal.clinic import validation
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = ROOT / "tests" / "vignettes"
-SYMPTOM_CHECKERS = {"top1": 0.34, "top3": 0.51, "triage_exact": 0.57}  # Semigran et al. BMJ 2015
+SYMPTOM_CHECKERS = {"top1": 0.34, "final_top3": 0.51, "triage_exact": 0.57}  # Semigran et al. BMJ 2015 (top-3: the final diagnosis)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_no_urgent_or_emergency_vignette_is_under_triaged(scores):
 def test_vignette_accuracy_has_not_regressed_below_the_baseline(scores):
     baseline = json.loads((ROOT / "tests" / "data" / "validation_baseline.json").read_text())["summary"]
     one = 1 / scores.summary["vignettes"]  # one vignette of slack against rounding
-    for key in ("top1", "top3", "triage_exact", "triage_safe"):
+    for key in ("top1", "final_top3", "top3", "triage_exact", "triage_safe"):
         assert scores.summary[key] >= baseline[key] - one - 1e-9, (key, scores.summary[key], baseline[key])
     assert scores.summary["under_triage"] <= baseline["under_triage"]
 

@@ -134,11 +134,20 @@ class VignetteResult:
         return self.leading in self.vignette.leading
 
     @property
-    def top3(self) -> bool:
-        """Every expected cause is in the top three, or implied by a complication there."""
+    def _shown(self) -> set[str]:
+        """The top three, with what a complication there implies (a DVT under its embolism)."""
         shown = set(self.ranking[:3])
-        shown |= {IMPLIES[c] for c in shown if c in IMPLIES}
-        return all(c in shown for c in self.vignette.top3)
+        return shown | {IMPLIES[c] for c in shown if c in IMPLIES}
+
+    @property
+    def final_top3(self) -> bool:
+        """The final diagnosis (every leading cause) is in the top three: Semigran 2015's top-3."""
+        return all(c in self._shown for c in self.vignette.leading)
+
+    @property
+    def top3(self) -> bool:
+        """Every cause the vignette lists (the final diagnosis and its differentials) is in the top three."""
+        return all(c in self._shown for c in self.vignette.top3)
 
     @property
     def triage_delta(self) -> int:
@@ -161,6 +170,7 @@ class Scores:
         summary = {
             "vignettes": n,
             "top1": sum(r.top1 for r in results) / n,
+            "final_top3": sum(r.final_top3 for r in results) / n,
             "top3": sum(r.top3 for r in results) / n,
             "triage_exact": sum(r.triage_delta == 0 for r in results) / n,
             "triage_safe": sum(r.triage_delta >= 0 for r in results) / n,
