@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from popliteal.network import structure
@@ -142,3 +143,16 @@ def test_validate_script_writes_the_report(tmp_path):
     report = (tmp_path / "validation.md").read_text()
     assert "## Calibration against the Wells score" in report and "## Sensitivity" in report
     assert (tmp_path / "figures" / "validation-tornado.png").stat().st_size > 1000
+
+
+def test_simulated_referrals_count_every_self_limiting_presenter_once(model):
+    """The breakdown of docs/validation.md: each presenter under exactly one reason, none lost."""
+    sim = validation.simulate_triage(model, 2_000, np.random.default_rng(7))
+    only = validation._only_self_limiting(sim)
+    rows = validation.self_limiting_referrals(sim)
+    assert sum(count for _, count, _ in rows) == int(only.sum()) > 0
+    assert sum(share for _, _, share in rows) == pytest.approx(1.0)
+    counts = dict((why, count) for why, count, _ in rows)
+    assert counts["self-care"] == int((only & (sim["triage"] == "self_care")).sum())
+    # a reported warning sign or exclusion never leaves a presenter at self-care
+    assert not (sim["self_care_blocked"] & (sim["triage"] == "self_care")).any()

@@ -30,6 +30,7 @@ from ..network import structure
 from ..engine.evidence import EvidenceError, from_mapping
 from ..engine.inference import Engine, Posterior
 from ..network.priors import LEVELS
+from .policy import holds
 
 #: A complication in the top three implies its parent cause there too.
 IMPLIES = {"pulmonary_embolism": "dvt"}
@@ -302,8 +303,9 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     assumptions, not real-world accuracy.
 
     Returns a frame with one row per presenter: the true state of each cause, ``age_group``,
-    ``asked`` (how many questions were answered), whether the calf was asked about, the
-    ``triage`` level and the ids of the ``rules`` that set it.
+    ``asked`` (how many questions were answered), whether the calf was asked about,
+    ``self_care_blocked`` (a self-care rule's positive pattern was reported, but each such rule is
+    closed by a warning sign or exclusion that was reported too), the ``triage`` level and the ids of the ``rules`` that set it.
     """
     import pandas as pd
 
@@ -327,12 +329,26 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     out["asked"] = (frame != "").sum(axis=1).to_numpy()
     out["calf_asked"] = (frame[list(CALF_QUESTIONS)] != "").any(axis=1).to_numpy()
     out["findings_asked"] = (frame[list(structure.FINDINGS)] != "").any(axis=1).to_numpy()
+    out["self_care_blocked"] = _self_care_blocked(frame, model.priors.triage)
     out["triage"] = scored["triage"].to_numpy()
     probs = scored[[f"p_{t}" for t in structure.TARGETS]].to_numpy(dtype=float)
     levels, rules = triage_rows(probs, {k: v.astype(object) for k, v in cells.items()}, model.priors.triage)
     if not np.array_equal(levels, out["triage"].to_numpy()):  # pragma: no cover - the same policy twice
         raise AssertionError("the rules do not give the levels the scoring gave")
     out["rules"] = rules
+    return out
+
+
+def _self_care_blocked(frame, policy) -> np.ndarray:
+    """Per row: a self-care rule's positive pattern is reported, but every such rule is closed by an exclusion."""
+    soft = policy.soft_evidence_threshold
+    rules = [([c for c in r.when if c.kind == "evidence"], [c for c in r.when if c.kind == "no_evidence_of"])
+             for r in policy.rules if r.level == "self_care"]
+    out = np.zeros(len(frame), dtype=bool)
+    for i, row in enumerate(frame.to_dict("records")):
+        ev = {k: v for k, v in row.items() if v}
+        matched = [excl for pattern, excl in rules if all(holds(c, {}, ev, "", soft) for c in pattern)]
+        out[i] = bool(matched) and not any(all(holds(c, {}, ev, "", soft) for c in excl) for excl in matched)
     return out
 
 
@@ -347,26 +363,30 @@ def self_limiting_referrals(sim) -> list[tuple[str, int, float]]:
 
     Each such presenter is counted once, under the first of: self-care; a rule above
     ``doctor`` fired (a warning sign or a same-day rule, such as a leak of the calf findings);
-    pain that persists (the seed sends it to a doctor); no rule at all (no positive
+    pain that persists (the seed sends it to a doctor); the positive pattern of a self-care rule
+    reported together with one of its warning signs or exclusions; no rule at all (no positive
     self-limiting pattern, which self-care needs); another ``doctor`` rule. Returns
     ``[(reason, count, share of those presenters)]`` in that order.
     """
     rows = sim[_only_self_limiting(sim)]
     keys = ("self-care", "urgent or emergency: a warning sign or a same-day rule",
             "doctor: pain that persists (the seed: see a doctor)",
+            "doctor: the self-care pattern, but with a warning sign or exclusion reported",
             "doctor: no rule fired (no positive self-limiting pattern)", "doctor: another rule")
     counts = dict.fromkeys(keys, 0)
-    for level, rules in zip(rows["triage"], rows["rules"]):
+    for level, rules, blocked in zip(rows["triage"], rows["rules"], rows["self_care_blocked"]):
         if level == "self_care":
             key = keys[0]
         elif level in ("urgent", "emergency"):
             key = keys[1]
         elif "persistent_pain" in rules:
             key = keys[2]
-        elif rules == ("default",):
+        elif blocked:
             key = keys[3]
-        else:
+        elif rules == ("default",):
             key = keys[4]
+        else:
+            key = keys[5]
         counts[key] += 1
     n = max(len(rows), 1)
     return [(k, c, c / n) for k, c in counts.items()]
