@@ -181,7 +181,7 @@ def _priors_copy(tmp_path):
     (lambda d: d.pop("red_flag_questions"), "triage.yaml: red_flag_questions: missing"),
     (lambda d: d.update(red_flag_questions=[]), "red_flag_questions: must be a non-empty list"),
     (lambda d: d["red_flag_questions"][0].update(question="dvt"),
-     "red_flag_questions[0].question: must be a yes/no risk factor or finding one can ask, got 'dvt'"),
+     "red_flag_questions[0].question: must be a risk factor or finding one can ask, got 'dvt'"),
     (lambda d: d["red_flag_questions"][1].update(question="breathlessness"),
      "red_flag_questions[1].question: 'breathlessness' repeats red_flag_questions[0]"),
     (lambda d: d["red_flag_questions"][0].update(screens_for=["flu"]), "red_flag_questions[0].screens_for: must be"),

@@ -140,7 +140,8 @@ def test_red_flags_first_while_dvt_is_plausible(model):
     nq = model.next_questions(ev)
     assert nq.posterior.probabilities["dvt"] >= policy.red_flag_threshold
     flagged = [q.variable for q in nq.questions if q.red_flag]
-    assert set(flagged) == {f.question for f in policy.red_flags if "dvt" in f.screens_for}
+    # every red flag that screens for a DVT, but a pregnancy, which is impossible after 60 (structure)
+    assert set(flagged) == {f.question for f in policy.red_flags if "dvt" in f.screens_for} - {"pregnancy"}
     assert [q.variable for q in nq.questions[:len(flagged)]] == flagged
     assert [q.score for q in nq.questions[:3]] == sorted((q.score for q in nq.questions[:3]), reverse=True)
     # the threshold comes from priors/triage.yaml: above P(dvt), nothing is a red flag
@@ -148,6 +149,20 @@ def test_red_flags_first_while_dvt_is_plausible(model):
     plain = next_questions(model.engine, model.evidence(ev), strict)
     assert not any(q.red_flag for q in plain.questions)
     assert [q.score for q in plain.questions] == sorted((q.score for q in plain.questions), reverse=True)
+
+
+def test_a_woman_of_childbearing_age_is_asked_about_pregnancy_while_a_dvt_is_plausible(model):
+    """triage.yaml red_flag_questions: a birth in the last six weeks multiplies the odds of a DVT (Pomp 2008:
+    OR 84), enough to carry P(dvt) across a same-day threshold; it is asked only where it is possible."""
+    ev = {"sex": "female", "age_group": "adult", "calf_pain": "yes", "calf_swelling": "no", "calf_tenderness": "no"}
+    nq = model.next_questions(ev)
+    pregnancy = next(q for q in nq.questions if q.variable == "pregnancy")
+    assert pregnancy.red_flag and "if postpartum:" in pregnancy.rationale
+    assert nq.questions.index(pregnancy) < len([q for q in nq.questions if q.red_flag])
+    after = {s: model.query({**ev, "pregnancy": s}).triage.level for s in ("no", "postpartum")}
+    assert after == {"no": "doctor", "postpartum": "urgent"}  # the answer decides the same-day rule
+    for impossible in ({**ev, "sex": "male"}, {**ev, "age_group": "over_60"}):
+        assert "pregnancy" not in {q.variable for q in model.next_questions(impossible).questions}
 
 
 def test_after_an_injury_the_same_day_questions_come_first(model):

@@ -354,10 +354,11 @@ def _red_flag_reason(flag: RedFlag | None, probs: dict[str, float], policy: Tria
     threshold = policy.red_flag_threshold
     plausible = [c for c in flag.screens_for if probs[c] >= threshold]
     if plausible:
-        if_yes = {s: post for s, _, post in answers}.get("yes")
         parts = []
         for c in plausible:
-            after = f" (if yes: {_pct(if_yes[_TARGET_INDEX[c]])})" if if_yes is not None else ""
+            # the answer that raises the dangerous cause most ("yes" for a yes/no question)
+            worst = max(answers, key=lambda a: a[2][_TARGET_INDEX[c]], default=None)
+            after = f" (if {worst[0]}: {_pct(worst[2][_TARGET_INDEX[c]])})" if worst is not None else ""
             parts.append(f"P({c}) = {_pct(probs[c])}{after}")
         return f"red flag while {' and '.join(parts)}, at least {threshold:.0%}"
     soft = policy.soft_evidence_threshold

@@ -979,7 +979,7 @@ def _load_advice(name: str, doc: Any, references: dict[str, Any]) -> tuple[Advic
 
 
 def _red_flags(ctx: _Ctx, raw: Any) -> tuple[RedFlag, ...]:
-    """The sourced ``red_flag_questions`` of ``triage.yaml``: each an askable yes/no question."""
+    """The sourced ``red_flag_questions`` of ``triage.yaml``: each a risk factor or finding one can ask."""
     if not isinstance(raw, list) or not raw:
         raise ctx.fail("red_flag_questions", "must be a non-empty list")
     flags, seen = [], {}
@@ -990,8 +990,8 @@ def _red_flags(ctx: _Ctx, raw: Any) -> tuple[RedFlag, ...]:
                     | _SOURCE_FIELDS)
         name = entry["question"]
         var = structure.BY_NAME.get(name)
-        if var is None or var.kind not in (structure.RISK_FACTOR, structure.FINDING) or "yes" not in var.states:
-            raise ctx.fail(f"{where}.question", f"must be a yes/no risk factor or finding one can ask, got {name!r}")
+        if var is None or var.kind not in (structure.RISK_FACTOR, structure.FINDING):
+            raise ctx.fail(f"{where}.question", f"must be a risk factor or finding one can ask, got {name!r}")
         if name in seen:
             raise ctx.fail(f"{where}.question", f"{name!r} repeats {seen[name]}")
         seen[name] = where
