@@ -305,7 +305,8 @@ def simulate_triage(model, n: int, rng: np.random.Generator, answered: float = 1
     Returns a frame with one row per presenter: the true state of each cause, ``age_group``,
     ``asked`` (how many questions were answered), whether the calf was asked about,
     ``self_care_blocked`` (a self-care rule's positive pattern was reported, but each such rule is
-    closed by a warning sign or exclusion that was reported too), the ``triage`` level and the ids of the ``rules`` that set it.
+    closed by a warning sign or exclusion that was reported too), the ``triage`` level and the
+    ids of the ``rules`` that set it.
     """
     import pandas as pd
 
