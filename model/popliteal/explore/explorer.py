@@ -35,10 +35,12 @@ BUTTON_WIDTH = "7em"
 
 #: What a patient can tell, then what can be found: the controls shown by default.
 DEFAULT_VARIABLES: tuple[str, ...] = (
-    "age_group", "sex", "recent_trauma", "sports_overload", "osteoarthritis", "long_travel", "immobilization",
-    "estrogen_therapy", "cancer", "previous_thrombosis",
-    "popliteal_swelling", "calf_swelling", "calf_tenderness", "redness_warmth", "sudden_severe_pain",
-    "knee_locking", "knee_instability", "night_pain_both_legs", "persistent_pain", "breathlessness",
+    "age_group", "sex", "pregnancy", "recent_trauma", "sports_overload", "osteoarthritis", "long_travel",
+    "immobilization", "estrogen_therapy", "cancer", "previous_thrombosis",
+    "pain_side", "popliteal_swelling", "calf_pain", "calf_swelling", "calf_tenderness", "skin_discoloration",
+    "bruising", "redness_warmth", "sudden_severe_pain", "pain_downhill", "knee_locking", "knee_stuck",
+    "knee_instability", "rapid_swelling", "unable_to_bear_weight", "night_pain_both_legs", "persistent_pain",
+    "breathlessness",
 )
 
 
