@@ -54,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import gc
 import io
 import itertools
 import operator
@@ -722,6 +723,23 @@ def _signals_clean_up():
         yield
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector off within (on again after, if it was on).
+
+    A chunk makes and keeps some 100,000 lists and strings, which would set off
+    hundreds of collections that find nothing to free (about a tenth of the
+    time of a CSV file's scoring outside the engine).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _same_file(a: os.stat_result, path: str) -> bool:
     try:
         b = os.stat(path)
@@ -868,10 +886,16 @@ def _score_pandas(model, source, fmt, chunk_size, writer, summary, progress, sep
         bar = _Progress(reader.total, "B" if fmt == "csv" else "rows", progress)
         done = False
         try:
-            for chunk, ragged, texts in reader.chunks():
-                scored = _score_chunk(model, chunk, lay, ragged)
-                writer.write_scored(chunk, scored, texts)
-                _tally(summary, scored.levels[scored.inverse], scored.errors[scored.inverse])
+            chunks = reader.chunks()
+            while True:
+                with _gc_paused():
+                    item = next(chunks, None)
+                    if item is None:
+                        break
+                    chunk, ragged, texts = item
+                    scored = _score_chunk(model, chunk, lay, ragged)
+                    writer.write_scored(chunk, scored, texts)
+                    _tally(summary, scored.levels[scored.inverse], scored.errors[scored.inverse])
                 bar.update(len(chunk), reader.position())
                 raise_if_interrupted()
             done = True
