@@ -241,7 +241,8 @@ class _Impossible:
     function's order, that the model holds impossible; else every item), but
     for many rows at once: only hard items can be impossible (a likelihood in
     (0, 1) never is), and each single item and pair is checked once per
-    engine, in one batched call for all rows of a chunk.
+    engine, in one batched call for all rows of a chunk (for each row, only
+    those before the first one already known to be impossible).
     """
 
     def __init__(self, engine):
@@ -269,17 +270,28 @@ class _Impossible:
         ``names`` are the variables the rows may observe: the checks run the
         plan of that pattern, the one that scored the rows.
         """
-        plans = []
-        for items in rows:
-            hard = [(k, v) for k, v in items if ":" not in v]
-            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
-        self._check((c for _, combos in plans for c in combos), names)
+        hards = [[(k, v) for k, v in items if ":" not in v] for items in rows]
+        unknown = []  # the combos not checked yet, up to each row's first one known to be impossible
+        for hard in hards:
+            for combo in _combos(hard):
+                zero = self.zero.get(combo)
+                if zero is None:
+                    unknown.append(combo)
+                elif zero:
+                    break
+        self._check(unknown, names)
         out = []
-        for items, combos in plans:
-            found = next((c for c in combos if self.zero[c]), None)
+        for items, hard in zip(rows, hards):
+            found = next((c for c in _combos(hard) if self.zero[c]), None)
             shown = found if found is not None else items
             out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
         return out
+
+
+def _combos(hard: list[tuple[str, str]]):
+    """Each hard item alone, then each pair: the order in which ``explain_impossible`` tries them."""
+    yield from ((x,) for x in hard)
+    yield from itertools.combinations(hard, 2)
 
 
 @functools.lru_cache(maxsize=8)
