@@ -41,12 +41,12 @@ after the other (CSV with Python's ``csv`` reader, Parquet with pyarrow's
 ``iter_batches`` and ``ParquetWriter``), so a file larger than memory works
 in constant memory. CSV lines that hold no quote are split in Python instead
 (what the ``csv`` reader would read) and written as they came with each
-distinct row's answers formatted once: the same bytes, faster. The output goes to a unique temporary file in the
-output's folder, replaced atomically at the end and removed on any error or
-signal. The ``dask`` engine runs the same scoring over a Dask DataFrame (a
-CSV file split between records, a Parquet file by row group), on whatever
-scheduler is active (a ``distributed`` client, if one was created, else
-threads).
+distinct row's answers formatted once: the same bytes, faster. The output
+goes to a unique temporary file in the output's folder, replaced atomically
+at the end and removed on any error or signal. The ``dask`` engine runs the
+same scoring over a Dask DataFrame (a CSV file split between records, a
+Parquet file by row group), on whatever scheduler is active (a
+``distributed`` client, if one was created, else threads).
 """
 
 from __future__ import annotations
