@@ -597,3 +597,103 @@ def pool(model):
     (a, sa), (b, sb) = batch.impossible_pairs(model, limit=1)[0]
     frame.loc[7, [a, b]] = [sa, sb]
     return frame
+
+
+# --- the fast CSV path: the same bytes as the csv module's (issue 11) ------------------------------
+
+
+def _messy_csv_text(model, n: int, seed: int, sep: str = ",", newline: str = "\n") -> str:
+    """A seeded messy file: soft cells, bad values, an age column, impossible, repeated, ragged and blank rows."""
+    rng = np.random.default_rng(seed)
+    frame = batch.simulate_cases(model, n, rng, observe=0.3, soft=0.1)
+    frame.insert(0, "id", [f"r{i}" for i in range(n)])
+    frame["age"] = ""
+    frame.loc[rng.choice(n, n // 10, replace=False), "age"] = [str(a) for a in rng.integers(1, 130, n // 10)]
+    pairs = batch.impossible_pairs(model, limit=2)
+    for k, i in enumerate(rng.choice(n, n // 20, replace=False)):
+        (a, sa), (b, sb) = pairs[k % len(pairs)]
+        frame.loc[i, [a, b]] = [sa, sb]
+    for k, i in enumerate(rng.choice(n, n // 20, replace=False)):
+        frame.iat[i, int(rng.integers(1, frame.shape[1]))] = ["maybe", "yes:1.5", "NA", "Yes", " yes ", "  "][k % 6]
+    copies = rng.choice(n, n // 4, replace=False)
+    frame.iloc[copies] = frame.iloc[rng.choice(n, len(copies))].to_numpy()
+    lines = [sep.join(frame.columns)] + [sep.join(row) for row in frame.to_numpy(dtype=object).tolist()]
+    for k, i in enumerate(rng.choice(np.arange(1, n + 1), n // 50, replace=False)):
+        lines[i] = lines[i] + sep + "extra" if k % 2 else lines[i].rpartition(sep)[0]
+    for i in sorted(rng.choice(np.arange(1, n + 1), 5, replace=False), reverse=True):
+        lines.insert(i, "")
+    return newline.join(lines) + newline
+
+
+@pytest.mark.parametrize("sep,newline,chunk_size,late_quote", [
+    (",", "\n", 50_000, False), (",", "\n", 97, False), (",", "\r\n", 50_000, False), (";", "\n", 97, False),
+    ("\t", "\n", 50_000, False), (",", "\n", 97, True)])
+def test_fast_csv_path_writes_the_bytes_of_the_csv_module_path(model, tmp_path, monkeypatch, sep, newline,
+                                                                 chunk_size, late_quote):
+    """Lines without quotes are split in Python and written with each distinct answer formatted once; the
+    output is byte for byte that of the ``csv`` module's reader and the per-cell writer."""
+    text = _messy_csv_text(model, 1500, 21, sep, newline)
+    if late_quote:  # a quoted cell with a separator and a newline after the first chunks: the csv module from there
+        lines = text.split(newline)
+        lines[1200] = f'"a{sep}""b""\nc"' + lines[1200].partition(sep)[1:][0] + lines[1200].partition(sep)[2]
+        text = newline.join(lines)
+    source = tmp_path / "in.csv"
+    source.write_bytes(text.encode())
+    real, split = batch._split_lines, []
+
+    def spy(*args):
+        split.append(real(*args) is not None)
+        return real(*args)
+
+    monkeypatch.setattr(batch, "_split_lines", spy)
+    fast = batch.score(str(source), str(tmp_path / "fast.csv"), model=model, chunk_size=chunk_size)
+    assert split[0] and split[-1] is not late_quote  # the fast path ran (and gave way at the quote)
+    monkeypatch.setattr(batch, "_split_lines", lambda *args: None)  # the csv module reads every line
+    slow = batch.score(str(source), str(tmp_path / "slow.csv"), model=model, chunk_size=chunk_size)
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
+    assert (fast.rows, fast.errors, fast.levels) == (slow.rows, slow.errors, slow.levels)
+    assert fast.errors > 0 and "fields but the header has" in (tmp_path / "fast.csv").read_text()
+
+
+def test_fast_csv_path_matches_a_plain_reference_writer(model, tmp_path):
+    """The output against a reference written here: csv reader, ``score_frame``, ``repr`` per cell, csv writer."""
+    import csv
+    import io
+
+    lines = _messy_csv_text(model, 2000, 22).split("\n")
+    text = "\n".join(line for line in lines if line.count(",") == lines[0].count(","))  # no ragged rows
+    source = tmp_path / "in.csv"
+    source.write_text(text + "\n")
+    batch.score(str(source), str(tmp_path / "out.csv"), model=model)
+    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    frame = batch.score_frame(model, pd.DataFrame(rows[1:], columns=rows[0], dtype=object))
+    expected = io.StringIO()
+    out = csv.writer(expected, lineterminator="\n")
+    out.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        out.writerow([repr(v) if isinstance(v, float) and v == v else "" if isinstance(v, float) else v
+                      for v in row])
+    assert (tmp_path / "out.csv").read_text() == expected.getvalue()
+
+
+def test_added_texts_quote_as_the_csv_module_does():
+    """Odd values (tiny, zero, NaN) and errors or levels that need quotes: as ``csv.writer`` writes them."""
+    import csv
+    import io
+
+    from popliteal.clinic.scoring import _Scored
+
+    k = len(structure.TARGETS)
+    probs = np.array([np.linspace(0, 1, k), np.full(k, np.nan), [5e-324, 1e-300, 1e-5, 1e-4, -0.0, 1.0]
+                      + [0.1 + 0.2] * (k - 6), np.full(k, 0.25), np.full(k, 1 / 3)])
+    levels = np.array(["doctor", None, 'we"ird', "a,b", "urgent"], dtype=object)
+    errors = np.array([None, 'line 3: "x", y\nz', None, None, "\r"], dtype=object)
+    inverse = np.array([0, 1, 2, 3, 4, 2, 0])
+    texts = batch._added_texts(_Scored(probs, levels, errors, inverse))
+    expected = []
+    for i in inverse:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(
+            ["x", *(repr(v) if v == v else "" for v in probs[i].tolist()), levels[i], errors[i]])
+        expected.append(buffer.getvalue()[1:-1])
+    assert texts == expected

@@ -241,7 +241,8 @@ class _Impossible:
     function's order, that the model holds impossible; else every item), but
     for many rows at once: only hard items can be impossible (a likelihood in
     (0, 1) never is), and each single item and pair is checked once per
-    engine, in one batched call for all rows of a chunk.
+    engine, in one batched call for all rows of a chunk (for each row, only
+    those before the first one already known to be impossible).
     """
 
     def __init__(self, engine):
@@ -269,17 +270,28 @@ class _Impossible:
         ``names`` are the variables the rows may observe: the checks run the
         plan of that pattern, the one that scored the rows.
         """
-        plans = []
-        for items in rows:
-            hard = [(k, v) for k, v in items if ":" not in v]
-            plans.append((items, [(x,) for x in hard] + list(itertools.combinations(hard, 2))))
-        self._check((c for _, combos in plans for c in combos), names)
+        hards = [[(k, v) for k, v in items if ":" not in v] for items in rows]
+        unknown = []  # the combos not checked yet, up to each row's first one known to be impossible
+        for hard in hards:
+            for combo in _combos(hard):
+                zero = self.zero.get(combo)
+                if zero is None:
+                    unknown.append(combo)
+                elif zero:
+                    break
+        self._check(unknown, names)
         out = []
-        for items, combos in plans:
-            found = next((c for c in combos if self.zero[c]), None)
+        for items, hard in zip(rows, hards):
+            found = next((c for c in _combos(hard) if self.zero[c]), None)
             shown = found if found is not None else items
             out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
         return out
+
+
+def _combos(hard: list[tuple[str, str]]):
+    """Each hard item alone, then each pair: the order in which ``explain_impossible`` tries them."""
+    yield from ((x,) for x in hard)
+    yield from itertools.combinations(hard, 2)
 
 
 @functools.lru_cache(maxsize=8)
@@ -287,41 +299,74 @@ def _impossible_for(engine) -> _Impossible:
     return _Impossible(engine)
 
 
-def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
-    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
+@dataclass
+class _Scored:
+    """The answers for one chunk of ``n`` rows, each distinct answer once.
+
+    Entries are the chunk's distinct rows, then one per row not scored
+    (``row_problems``); ``inverse`` gives each row its entry.
+
+    Attributes
+    ----------
+    probs : numpy.ndarray
+        ``(entries, len(structure.TARGETS))``: ``P(target = yes)``, NaN where not scored.
+    levels : numpy.ndarray of object
+        The triage level per entry, None where not scored.
+    errors : numpy.ndarray of object
+        The error per entry, None where the row was fine.
+    inverse : numpy.ndarray of int
+        ``(n,)``: each row's entry.
+    """
+
+    probs: np.ndarray
+    levels: np.ndarray
+    errors: np.ndarray
+    inverse: np.ndarray
+
+    def frame(self, index):
+        """The added columns, one row per row of the chunk, on ``index``."""
+        import pandas as pd
+
+        probs, levels, errors = self.probs[self.inverse], self.levels[self.inverse], self.errors[self.inverse]
+        added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=index)
+        added["triage"] = pd.Series(levels, index=index, dtype=object)
+        added["error"] = pd.Series(errors, index=index, dtype=object)
+        return added
+
+
+def _score_chunk(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None) -> _Scored:
+    """Score, triage and check every row of ``frame``, each distinct row once.
 
     Each distinct row (the same cells in every evidence column) is parsed,
-    scored and triaged once; the answers are then copied to every row like
-    it, in order. ``row_problems`` are errors found before parsing (a ragged
-    CSV row, by position): such a row is not scored.
+    scored and triaged once. ``row_problems`` are errors found before parsing
+    (a ragged CSV row, by position): such a row is not scored.
     """
-    import pandas as pd
-
     n = len(frame)
     columns = [_parse_column(c, frame[c].to_numpy(dtype=object)) for c in lay.evidence]
     first, inverse = _unique_rows(columns, n)
     u = len(first)
-    # Per distinct row: evidence, likelihoods and problems.
+    # Per distinct row: evidence, likelihoods and problems (only the rows that have some).
     likelihoods: dict[str, np.ndarray] = {}
     shown: dict[str, np.ndarray] = {}
-    problems: list[list[str]] = [[] for _ in range(u)]
+    problems: dict[int, list[str]] = {}
     for col in columns:
         codes = col.codes[first]
         lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
-        for i in np.flatnonzero(bad != None):  # noqa: E711 - elementwise comparison
-            problems[i].append(bad[i])
+        for i in np.flatnonzero(bad != None).tolist():  # noqa: E711 - elementwise comparison
+            problems.setdefault(i, []).append(bad[i])
         if col.name in shown:  # age and age_group both given: they must agree
             other = shown[col.name]
             given_by = [c for c in lay.evidence if _column_variable(c) == col.name]
-            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)):
+            for i in np.flatnonzero((other != "") & (sh != "") & (other != sh)).tolist():
                 given = " and ".join(f"{c}={frame[c].iloc[first[i]]}" for c in given_by)
-                problems[i].append(f"{col.name}: given twice with different values ({given})")
+                problems.setdefault(i, []).append(f"{col.name}: given twice with different values ({given})")
             likelihoods[col.name] = np.where((other != "")[:, None], likelihoods[col.name], lik)
             shown[col.name] = np.where(other != "", other, sh)
         else:
             likelihoods[col.name] = lik
             shown[col.name] = sh
-    bad = np.array([bool(p) for p in problems], dtype=bool)
+    bad = np.zeros(u, dtype=bool)
+    bad[list(problems)] = True
     good = np.flatnonzero(~bad)
     observed = lay.observed
     marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
@@ -333,25 +378,34 @@ def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | 
         rows = good[impossible]
         items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
                  for i in rows]
-        for i, text in zip(rows, _impossible_for(model.engine).explain(items, observed)):
-            problems[i].append(f"the model holds this evidence impossible: {text}")
+        for i, text in zip(rows.tolist(), _impossible_for(model.engine).explain(items, observed)):
+            problems.setdefault(i, []).append(f"the model holds this evidence impossible: {text}")
     possible = good[~impossible]
-    probs = np.full((u, len(structure.TARGETS)), np.nan)
+    extra = len(row_problems) if row_problems else 0
+    probs = np.full((u + extra, len(structure.TARGETS)), np.nan)
     probs[possible] = probs_good[~impossible]
-    levels = np.full(u, None, dtype=object)
+    levels = np.full(u + extra, None, dtype=object)
     levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
                                       model.priors.triage, model.digest)
-    errors = np.array([" | ".join(p) if p else None for p in problems], dtype=object)
-    probs, levels, errors = probs[inverse], levels[inverse], errors[inverse]
-    if row_problems:
-        at = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
-        probs[at] = np.nan
-        levels[at] = None
-        errors[at] = list(row_problems.values())
-    added = pd.DataFrame({f"p_{t}": probs[:, j] for j, t in enumerate(structure.TARGETS)}, index=frame.index)
-    added["triage"] = pd.Series(levels, index=frame.index, dtype=object)
-    added["error"] = pd.Series(errors, index=frame.index, dtype=object)
-    return added
+    errors = np.full(u + extra, None, dtype=object)
+    for i, p in problems.items():
+        errors[i] = " | ".join(p)
+    inverse = np.asarray(inverse, dtype=np.int64)
+    if extra:  # each row not scored gets an entry of its own
+        at = np.fromiter(row_problems, dtype=np.int64, count=extra)
+        inverse = inverse.copy()
+        inverse[at] = np.arange(u, u + extra)
+        errors[u:] = list(row_problems.values())
+    return _Scored(probs, levels, errors, inverse)
+
+
+def _added_columns(model, frame, lay: Layout, row_problems: Mapping[int, str] | None = None):
+    """The columns that scoring adds to ``frame`` (same index), as a pandas frame.
+
+    Each distinct row is scored once (:func:`_score_chunk`) and the answers
+    are copied to every row like it, in order.
+    """
+    return _score_chunk(model, frame, lay, row_problems).frame(frame.index)
 
 
 @dataclass
