@@ -566,7 +566,7 @@ class _CsvWriter:
         scores = {c: [repr(v) if v == v else "" for v in frame[c].tolist()] for c in OUTPUT_COLUMNS
                   if c.startswith("p_")}
         text = all(frame[c].dtype == object for c in frame.columns if c not in scores)
-        try:
+        with self._stream_errors():
             if text:  # cells read from a CSV file: the csv module writes what pandas would, faster
                 out = csv.writer(self.stream, lineterminator="\n")
                 if self.first:
@@ -574,10 +574,6 @@ class _CsvWriter:
                 out.writerows(zip(*(scores[c] if c in scores else frame[c].tolist() for c in frame.columns)))
             else:
                 frame.assign(**scores).to_csv(self.stream, index=False, header=self.first, lineterminator="\n")
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self.target.fail(exc) from None
         self.first = False
 
     def write_scored(self, chunk, scored, texts=None) -> None:
@@ -589,23 +585,25 @@ class _CsvWriter:
         if texts is None or self.safe:
             self.write(_joined(chunk, scored))
             return
-        try:
+        with self._stream_errors():
             if self.first:
                 csv.writer(self.stream, lineterminator="\n").writerow([*chunk.columns, *OUTPUT_COLUMNS])
             if len(texts):
                 self.stream.write("\n".join(map(operator.add, texts, _added_texts(scored))) + "\n")
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self.target.fail(exc) from None
         self.first = False
 
     def close(self) -> None:
-        try:
+        with self._stream_errors():
             if self.stream is sys.stdout:
                 self.stream.flush()
             else:
                 self.stream.close()
+
+    @contextlib.contextmanager
+    def _stream_errors(self):
+        """An ``OSError`` of the output stream as the target's one-line error (a broken pipe stays one)."""
+        try:
+            yield
         except BrokenPipeError:
             raise
         except OSError as exc:
