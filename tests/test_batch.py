@@ -401,6 +401,29 @@ def test_ragged_csv_rows_get_an_error_and_keep_their_cells_unshifted(model, tmp_
     assert out.loc[2, "error"] == "" and float(out.loc[2, "p_dvt"]) == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+@pytest.mark.parametrize("body", ["yes\n\nno\n", '"yes"\n\nno\n', "yes\r\n\r\nno\r\n"])
+def test_blank_line_of_a_one_column_file_is_an_unobserved_row_not_dropped(model, tmp_path, engine, body):
+    """In a one-column CSV an empty cell is a blank line (RFC 4180: each line a record); fast and csv-module paths."""
+    if engine == "dask":
+        pytest.importorskip("dask.dataframe")
+    source = tmp_path / "one.csv"
+    source.write_bytes(("calf_swelling\r\n" if "\r" in body else "calf_swelling\n").encode() + body.encode())
+    summary = batch.score(str(source), str(tmp_path / "out.csv"), model=model, engine=engine)
+    out = read_csv_text(tmp_path / "out.csv")
+    assert out["calf_swelling"].tolist() == ["yes", "", "no"] and summary.rows == 3
+    prior = model.posterior({}).probabilities["dvt"]
+    assert float(out.loc[1, "p_dvt"]) == pytest.approx(prior, abs=1e-12) and out.loc[1, "error"] == ""
+
+
+def test_dask_engine_gives_a_one_line_error_on_an_oversized_field(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    (tmp_path / "big.csv").write_text("id,calf_swelling\n" + "x" * 200_000 + ",yes\nA,no\n")
+    for engine in ("pandas", "dask"):
+        assert_one_line_error(run("score", str(tmp_path / "big.csv"), "-o", str(tmp_path / f"{engine}.csv"),
+                                  "--engine", engine), "field larger than field limit")
+
+
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_semicolon_or_tab_separated_csv_is_sniffed_not_scored_as_the_prior(model, tmp_path, sep):
     source = tmp_path / "cases.csv"

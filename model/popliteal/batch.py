@@ -268,14 +268,17 @@ def _split_lines(lines: list[str], sep: str, width: int, line0: int):
         lines.pop()
     if lines and max(map(len, lines)) >= csv.field_size_limit():
         return None
-    rows = [line.split(sep) for line in lines if line]  # the csv module skips a blank line
+    numbers = range(len(lines))  # each record's line, counted from line0
+    if width != 1 and not all(lines):  # a blank line is no record (the csv module skips it)
+        numbers = [k for k, line in enumerate(lines) if line]
+        lines = [lines[k] for k in numbers]
+    rows = [line.split(sep) for line in lines]
     texts = None
     if sep == "," or "," not in text:
-        texts = [line for line in lines if line] if sep == "," else [line.replace(sep, ",") for line in lines if line]
+        texts = list(lines) if sep == "," else [line.replace(sep, ",") for line in lines]
     ragged: dict[int, str] = {}
     wrong = [i for i, fields in enumerate(rows) if len(fields) != width]
     if wrong:
-        numbers = [k for k, line in enumerate(lines) if line] if len(rows) != len(lines) else range(len(rows))
         for i in wrong:
             ragged[i] = _ragged(line0 + numbers[i] + 1, rows[i], width)
             rows[i] = (rows[i] + [""] * width)[:width]
@@ -296,8 +299,10 @@ def _frames_from_rows(reader, header: list[str], chunk_size: int, line0: int = 0
     rows: list[list[str]] = []
     ragged: dict[int, str] = {}
     for fields in reader:
-        if not fields:  # a blank line
-            continue
+        if not fields:  # a blank line: no record, but an empty cell in a one-column file
+            if width != 1:
+                continue
+            fields = [""]
         if len(fields) != width:
             ragged[len(rows)] = _ragged(line0 + reader.line_num, fields, width)
             fields = (fields + [""] * width)[:width]
@@ -943,12 +948,15 @@ class _CsvPart:
                 from None
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.sep)
         model = _worker_model(self.priors_dir)
-        frames = [pd.concat([f, _added_columns(model, f, self.lay, ragged)], axis=1)
-                  for f, ragged in _frames_from_rows(reader, self.header, max(1, len(text)), line0)]
+        try:
+            frames = [pd.concat([f, _added_columns(model, f, self.lay, ragged)], axis=1)
+                      for f, ragged in _frames_from_rows(reader, self.header, max(1, len(text)), line0)]
+        except csv.Error as exc:
+            raise BatchError(f"{self.path}: cannot read line {line0 + reader.line_num}: {exc}") from None
         if not frames:
             empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in self.header})
             frames = [pd.concat([empty, _added_columns(model, empty, self.lay)], axis=1)]
-        return frames[0]
+        return pd.concat(frames, ignore_index=True)
 
 
 def csv_ranges(path: str, blocksize: int, block: int = 1 << 24) -> list[tuple[int, int, int]]:
