@@ -363,9 +363,9 @@ def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
     calls = []
     real = scoring.triage_rows
 
-    def spy(probs, shown, policy, digest=""):
+    def spy(probs, shown, policy, with_rules=True):
         calls.append(len(probs))
-        return real(probs, shown, policy, digest)
+        return real(probs, shown, policy, with_rules)
 
     monkeypatch.setattr(scoring, "triage_rows", spy)
     out = batch.score_frame(model, frame)

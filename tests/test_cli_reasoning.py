@@ -199,6 +199,34 @@ def test_red_flag_threshold_is_validated(tmp_path, mutate, fragment):
         load_priors(folder)
 
 
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda d: d.pop("levels"), "triage.yaml: levels: missing"),
+    (lambda d: d["levels"]["words"].pop("urgent"), "levels.words.urgent: missing"),
+    (lambda d: d["levels"]["words"].update(soon="see a doctor soon"), "levels.words.soon: unknown field"),
+    (lambda d: d["levels"]["words"].update(doctor=" "), "levels.words.doctor: must be a non-empty text"),
+    (lambda d: d["levels"].pop("source"), "levels.source: missing"),
+    (lambda d: d.pop("incidental"), "triage.yaml: incidental: missing"),
+    (lambda d: d["incidental"].update(shown_from=2), "incidental.shown_from: must be a probability"),
+    (lambda d: d["incidental"].update(heading=""), "incidental.heading: must be a non-empty text"),
+    (lambda d: d["incidental"].pop("reasoning"), "incidental"),
+])
+def test_level_words_and_incidental_display_are_validated(tmp_path, mutate, fragment):
+    folder = _priors_copy(tmp_path)
+    doc = yaml.safe_load((folder / "triage.yaml").read_text())
+    mutate(doc)
+    (folder / "triage.yaml").write_text(safeyaml.dump(doc, sort_keys=False))
+    with pytest.raises(PriorsError, match=re.escape(fragment)):
+        load_priors(folder)
+
+
+def test_triage_line_and_incidental_heading_come_from_triage_yaml(model):
+    doc = yaml.safe_load((ROOT / "priors" / "triage.yaml").read_text())
+    result = model.query({"age_group": "over_60", "long_travel": "yes", "calf_swelling": "yes"})
+    table = result.table()
+    assert f"Triage: urgent — {doc['levels']['words']['urgent']}" in table
+    assert doc["incidental"]["heading"] in table  # a degenerative tear at over 60
+
+
 def test_red_flag_threshold_is_read_from_triage_yaml(model):
     doc = yaml.safe_load((ROOT / "priors" / "triage.yaml").read_text())
     assert model.priors.triage.red_flag_threshold == doc["red_flag_threshold"]["threshold"]

@@ -196,11 +196,16 @@ def test_advice_never_contradicts_its_triage_level(simulated):
         level, ids = result.triage.level, result.advice_ids
         if level in ("urgent", "emergency"):
             assert not set(ids) & set(WAIT), (evidence, ids)
-            assert ids[-1] == "safety_net_today"
+        assert ids[-1] == {"emergency": "safety_net_today", "urgent": "safety_net_today",
+                           "doctor": "safety_net_doctor", "self_care": "safety_net_wait"}[level]
         if level == "emergency":
             assert "call_emergency_pe" in ids
-        if {"dvt_probable", "calf_sign", "dvt_likely"} & set(result.triage.rules):
+        if level == "urgent" and {"dvt_probable", "calf_sign", "dvt_likely"} & set(result.triage.rules):
             assert "dvt_see_today" in ids
+        if level == "emergency":  # one instruction: no "see a doctor today" beside "call emergency services"
+            assert not {"dvt_see_today", "osteoarthritis_care", "bakers_cyst_cause", "calf_mimic_doctor"} & set(ids)
+        if level in ("urgent", "emergency"):  # no reassurance beside a same-day level
+            assert not {"bakers_cyst_cause", "child_after_fall", "child_limp_doctor"} & set(ids), (evidence, ids)
         if "growing_pains_reassure" in ids:
             assert level == "self_care"
 
@@ -242,8 +247,12 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
             assert not reported(ev.get("redness_warmth"), {"yes"}, soft)
         if "sport_break" in ids:
             assert ev.get("age_group") != "child"
-        if "injury_mri_if_no_better" in ids:
+        if {"injury_mri_if_no_better", "injury_mri"} & set(ids):
             assert trauma and result.posterior.ranking[0] != "osteoarthritis_pain"
+        if result.triage.level == "doctor":  # the answer already asks for a doctor: no "if no better, see one"
+            assert "injury_mri_if_no_better" not in ids, evidence
+        if {"heat_for_muscles", "stretching"} & set(ids):  # a limp is no overstrained muscle's sign
+            assert not reported(ev.get("limping"), {"yes"}, soft), evidence
         if "dvt_safety_net" in ids:
             text = result.advice[ids.index("dvt_safety_net")]
             assert not (reported(ev.get("calf_swelling"), {"yes"}, soft) and "calf swells" in text)

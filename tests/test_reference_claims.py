@@ -34,3 +34,39 @@ def test_downhill_pain_says_nothing_about_a_thrombosis(model):
     base = model.posterior(ev).probabilities["dvt"]
     with_descent = model.posterior({**ev, "pain_downhill": "yes"}).probabilities["dvt"]
     assert abs(with_descent - base) < 0.05 * base
+
+
+def test_bsr_guideline_says_a_hot_swollen_knee_is_seen_the_same_day_at_every_age(model):
+    """Coakley 2006 (BSR/BOA): a hot, swollen joint is septic arthritis until proven otherwise, fever or not."""
+    for age in ("child", "adolescent", "adult", "over_60"):
+        hot = model.query({"age_group": age, "knee_effusion": "yes", "redness_warmth": "yes"})
+        assert hot.triage.level in ("urgent", "emergency") and "hot_swollen_knee" in hot.triage.rules, age
+        assert "hot_swollen_knee_today" in hot.advice_ids
+    swollen_only = model.query({"age_group": "adult", "knee_effusion": "yes", "redness_warmth": "no"})
+    assert "hot_swollen_knee" not in swollen_only.triage.rules
+
+
+def test_sufe_guideline_says_an_adolescent_limp_without_injury_needs_the_hip_checked_today(model):
+    """RCH Melbourne: 'hip, thigh or referred knee pain in age group 10 to 16 years' -> ED, non-weight-bearing."""
+    limp = model.query({"age_group": "adolescent", "sex": "male", "limping": "yes", "recent_trauma": "no"})
+    assert limp.triage.level == "urgent" and "hip_check_today" in limp.advice_ids
+    assert not {"heat_for_muscles", "stretching"} & set(limp.advice_ids)
+    # after an injury the trauma rules decide; under 12 a well child who limps is reviewed within days
+    assert "adolescent_limp_hip" not in model.query({"age_group": "adolescent", "limping": "yes",
+                                                     "recent_trauma": "yes"}).triage.rules
+    assert "adolescent_limp_hip" not in model.query({"age_group": "child", "limping": "yes"}).triage.rules
+
+
+def test_ottawa_says_55_so_adults_after_an_injury_are_told_the_age_criterion(model):
+    """Stiell 1996: an X-ray after knee trauma from age 55; the adult band (18-59) hears it in the advice."""
+    adult = model.query({"age": 57, "recent_trauma": "yes"})
+    assert adult.triage.level == "urgent" or "xray_at_55" in adult.advice_ids
+    older = model.query({"age": 61, "recent_trauma": "yes"})
+    assert "ottawa_age" in older.triage.rules and "xray_at_55" not in older.advice_ids
+
+
+def test_a_lump_behind_an_adult_knee_gets_the_aneurysm_safety_net(model):
+    """A popliteal artery aneurysm mimics a Baker's cyst in older men (ACC case quiz): one line, adults only."""
+    lump = model.query({"age_group": "over_60", "sex": "male", "smoking": "yes", "popliteal_swelling": "yes"})
+    assert "lump_pulsates" in lump.advice_ids
+    assert "lump_pulsates" not in model.query({"age_group": "child", "popliteal_swelling": "yes"}).advice_ids

@@ -21,24 +21,16 @@ import numpy as np
 from ..engine.evidence import SET_SEPARATOR
 from ..network.priors import LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
 
-#: The text table lists an incidental condition from this probability on (the JSON lists all).
-INCIDENTAL_SHOWN = 0.2
-
-LEVEL_WORDS = {
-    "emergency": "call emergency services now",
-    "urgent": "see a doctor as soon as possible (today)",
-    "doctor": "see a doctor within the next days",
-    "self_care": "self-care is reasonable; see a doctor if it does not improve",
-}
-
 
 @dataclass(frozen=True)
 class Triage:
-    """A triage level with the reasons that set it and the ids of the rules behind them."""
+    """A triage level with the reasons that set it, the ids of the rules behind them and what it asks."""
 
     level: str
     reasons: tuple[str, ...]
     rules: tuple[str, ...] = ()
+    #: What the level asks the patient to do (``levels.words`` of ``triage.yaml``).
+    words: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,14 +42,22 @@ class Assessment(Result):
     posterior : Posterior
     triage : Triage
     advice : tuple of str
+    warnings : tuple of str
+        Notes on the evidence (such as a conflict between its pieces).
+    advice_ids : tuple of str
+        The id in ``priors/advice.yaml`` of each advice line, in the same order.
+    incidental_shown, incidental_heading : float, str
+        From which probability, and under which heading, the text table lists the conditions
+        probably present but likely not the cause (``incidental`` of ``triage.yaml``).
     """
 
     posterior: Posterior
     triage: Triage
     advice: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
-    #: The id in ``priors/advice.yaml`` of each advice line, in the same order.
     advice_ids: tuple[str, ...] = field(default=())
+    incidental_shown: float = 0.2
+    incidental_heading: str = ""
 
     @property
     def evidence(self) -> dict[str, str]:
@@ -116,15 +116,14 @@ class Assessment(Result):
                 lo, hi = self.posterior.intervals[name]
                 extra = f"  [{lo:6.1%} – {hi:6.1%}]"
             lines.append(f"{name:<{width}}  {p:7.1%}{extra}  {bar}")
-        shown = {k: v for k, v in self.posterior.incidental.items() if v >= INCIDENTAL_SHOWN}
+        shown = {k: v for k, v in self.posterior.incidental.items() if v >= self.incidental_shown}
         if shown:
             lines.append("")
-            lines.append("Probably present but likely not the cause of this pain (common with age; an MRI or "
-                         "ultrasound would show it):")
+            lines.append(self.incidental_heading or "Probably present but likely not the cause of this pain:")
             for name, value in shown.items():
                 lines.append(f"  {name:<{width}}  {value:7.1%}")
         lines.append("")
-        lines.append(f"Triage: {self.triage.level} — {LEVEL_WORDS[self.triage.level]}")
+        lines.append(f"Triage: {self.triage.level}" + (f" — {self.triage.words}" if self.triage.words else ""))
         for reason in self.triage.reasons:
             lines.append(f"  - {reason}")
         for warning in self.warnings:
@@ -231,12 +230,13 @@ def triage(posterior: Posterior, policy: TriagePolicy, fired: tuple[Rule, ...] |
     """Return the most urgent level a rule reaches, with every reason at that level."""
     fired = fired_rules(posterior, policy) if fired is None else fired
     p = posterior.probabilities
+    words = dict(policy.level_words)
     for level in LEVELS:
         at = [r for r in fired if r.level == level]
         if at:
-            return Triage(level, tuple(_reason(r, p) for r in at), tuple(r.id for r in at))
+            return Triage(level, tuple(_reason(r, p) for r in at), tuple(r.id for r in at), words.get(level, ""))
     d = policy.default
-    return Triage(d.level, (f"{d.id}: {d.reason}",), (d.id,))
+    return Triage(d.level, (f"{d.id}: {d.reason}",), (d.id,), words.get(d.level, ""))
 
 
 def _text(item: AdviceItem, ev: dict[str, str], soft: float) -> str | None:
@@ -278,7 +278,8 @@ def assess(posterior: Posterior, policy: TriagePolicy, warnings: tuple[str, ...]
     fired = fired_rules(posterior, policy)
     t = triage(posterior, policy, fired)
     texts, ids = advice(posterior, t.level, policy, fired)
-    return Assessment(posterior=posterior, triage=t, advice=texts, warnings=warnings, advice_ids=ids)
+    return Assessment(posterior=posterior, triage=t, advice=texts, warnings=warnings, advice_ids=ids,
+                      incidental_shown=policy.incidental_shown, incidental_heading=policy.incidental_heading)
 
 
 # ---------------------------------------------------------------------------

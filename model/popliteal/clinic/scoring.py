@@ -194,7 +194,7 @@ def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
     return {t: m[:n] for t, m in marg.items()}, p_e[:n]
 
 
-def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, digest: str = ""):
+def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, with_rules: bool = True):
     """Triage a chunk of cases: the one place where batch scoring triages.
 
     Parameters
@@ -204,14 +204,16 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, dige
     shown : mapping of str to numpy.ndarray
         The evidence per variable, as the contract writes it (``""`` where unobserved).
     policy : popliteal.network.priors.TriagePolicy
-    digest : str
+    with_rules : bool
+        Also name the rules behind each level (the CSV output does not show them).
 
     Returns
     -------
     levels : numpy.ndarray of str, shape (n,)
-    rules : list of tuple of str
+    rules : list of tuple of str, or None
         The ids of the rules that set each level (``("default",)`` when none fired), as
-        :func:`popliteal.clinic.policy.triage` gives them in ``Triage.rules``.
+        :func:`popliteal.clinic.policy.triage` gives them in ``Triage.rules``; None without
+        ``with_rules``.
 
     Notes
     -----
@@ -220,6 +222,8 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, dige
     one-patient path (a property test compares them on random patients).
     """
     levels, fired = triage_many(probs, shown, policy)
+    if not with_rules:
+        return levels, None
     ids = np.array([r.id for r in policy.rules], dtype=object)
     if not len(levels) or not len(ids):
         return levels, [(policy.default.id,)] * len(levels)
@@ -386,7 +390,7 @@ def _score_chunk(model, frame, lay: Layout, row_problems: Mapping[int, str] | No
     probs[possible] = probs_good[~impossible]
     levels = np.full(u + extra, None, dtype=object)
     levels[possible], _ = triage_rows(probs[possible], {k: v[possible] for k, v in shown.items()},
-                                      model.priors.triage, model.digest)
+                                      model.priors.triage, with_rules=False)
     errors = np.full(u + extra, None, dtype=object)
     for i, p in problems.items():
         errors[i] = " | ".join(p)

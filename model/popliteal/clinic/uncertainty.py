@@ -393,7 +393,9 @@ def assess_uncertainty(point: Assessment, priors: Priors, evidence: Evidence, dr
                           intervals=intervals(samples))
     stability = triage_stability(samples, point.posterior.evidence, point.posterior.digest, priors.triage)
     return UncertainAssessment(posterior=posterior, triage=point.triage, advice=point.advice,
-                               warnings=point.warnings, draws=int(draws), seed=int(seed),
+                               warnings=point.warnings, advice_ids=point.advice_ids,
+                               incidental_shown=point.incidental_shown,
+                               incidental_heading=point.incidental_heading, draws=int(draws), seed=int(seed),
                                triage_stability=stability)
 
 

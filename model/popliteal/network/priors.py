@@ -796,6 +796,11 @@ class TriagePolicy:
     red_flag_threshold: float
     #: The red-flag questions, in file order.
     red_flags: tuple[RedFlag, ...] = ()
+    #: What each level asks the patient to do (``levels.words``), keyed by level.
+    level_words: tuple[tuple[str, str], ...] = ()
+    #: The text table lists incidental conditions from this probability on, under this heading.
+    incidental_shown: float = 0.2
+    incidental_heading: str = ""
 
     def advice_by_id(self) -> dict[str, AdviceItem]:
         """The advice entries keyed by id."""
@@ -881,7 +886,7 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
     ctx = _Ctx(TRIAGE_FILE, var, references)
     data = _mapping(ctx, triage_doc, "file")
     _check_keys(ctx, data, "", {"rules", "default", "soft_evidence_threshold", "red_flag_threshold",
-                                "red_flag_questions"}, {"population", "notes"})
+                                "red_flag_questions", "levels", "incidental"}, {"population", "notes"})
     if not isinstance(data["rules"], list) or not data["rules"]:
         raise ctx.fail("rules", "must be a non-empty list")
     rules = []
@@ -927,9 +932,37 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
     soft = _probability(ctx, data["soft_evidence_threshold"], "soft_evidence_threshold")
     if not 0.0 < soft < 1.0:
         raise ctx.fail("soft_evidence_threshold", f"must lie strictly between 0 and 1, got {soft!r}")
+    shown_from, heading = _incidental(ctx, data["incidental"])
     return TriagePolicy(rules=tuple(rules), default=default_rule, advice=advice, soft_evidence_threshold=soft,
                         red_flag_threshold=_red_flag_threshold(ctx, data["red_flag_threshold"]),
-                        red_flags=_red_flags(ctx, data["red_flag_questions"]))
+                        red_flags=_red_flags(ctx, data["red_flag_questions"]),
+                        level_words=_level_words(ctx, data["levels"]), incidental_shown=shown_from,
+                        incidental_heading=heading)
+
+
+def _level_words(ctx: _Ctx, raw: Any) -> tuple[tuple[str, str], ...]:
+    """The sourced ``levels`` entry of ``triage.yaml``: a text for every level, most urgent first."""
+    entry = _mapping(ctx, raw, "levels")
+    _check_keys(ctx, entry, "levels", {"words"}, _SOURCE_FIELDS)
+    words = _mapping(ctx, entry["words"], "levels.words")
+    _check_keys(ctx, words, "levels.words", set(LEVELS), set())
+    for level in LEVELS:
+        if not isinstance(words[level], str) or not words[level].strip():
+            raise ctx.fail(f"levels.words.{level}", "must be a non-empty text")
+    _sourced_text(ctx, entry, "levels")
+    return tuple((level, words[level].strip()) for level in LEVELS)
+
+
+def _incidental(ctx: _Ctx, raw: Any) -> tuple[float, str]:
+    """The sourced ``incidental`` entry of ``triage.yaml``: from which probability, under which heading."""
+    entry = _mapping(ctx, raw, "incidental")
+    _check_keys(ctx, entry, "incidental", {"shown_from", "heading"}, _SOURCE_FIELDS)
+    value = _probability(ctx, entry["shown_from"], "incidental.shown_from")
+    heading = entry["heading"]
+    if not isinstance(heading, str) or not heading.strip():
+        raise ctx.fail("incidental.heading", "must be a non-empty text")
+    _sourced_text(ctx, entry, "incidental")
+    return value, heading.strip()
 
 
 def _advice_ids(ctx: _Ctx, raw: Any, where: str, known: set[str]) -> tuple[str, ...]:
