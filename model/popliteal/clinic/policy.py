@@ -116,6 +116,8 @@ class Assessment(Result):
                 lo, hi = self.posterior.intervals[name]
                 extra = f"  [{lo:6.1%} – {hi:6.1%}]"
             lines.append(f"{name:<{width}}  {p:7.1%}{extra}  {bar}")
+        lines.append("(each: the probability that this condition is causing the pain; several can be at once,"
+                     " so they need not add up to 100%)")
         shown = {k: v for k, v in self.posterior.incidental.items() if v >= self.incidental_shown}
         if shown:
             lines.append("")
