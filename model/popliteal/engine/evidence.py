@@ -151,6 +151,20 @@ def _check_name(name: str) -> str:
     return name
 
 
+def evidence_name(name: Any) -> str:
+    """``name`` stripped, when evidence may use it: a variable, ``age`` or a name of ``structure.ALIASES``.
+
+    Raises
+    ------
+    EvidenceError
+        For any other name, with the nearest valid ones.
+    """
+    name = str(name).strip()
+    if name == "age" or name in structure.ALIASES:
+        return name
+    return _check_name(name)
+
+
 def _check_likelihood(name: str, text: str, lik: Any) -> float:
     """A soft likelihood: a float in (0, 1]."""
     if isinstance(lik, bool) or not isinstance(lik, (int, float)) or not 0.0 < lik <= 1.0:
@@ -230,7 +244,7 @@ def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Eviden
     soft: dict[str, tuple[str, float]] = {}
     shown: dict[str, str] = {}
     for raw_name, raw_value in pairs:
-        name, parsed = _parse_value(str(raw_name).strip(), raw_value)
+        name, parsed = _parse_value(evidence_name(raw_name), raw_value)
         shown_value = _cut(f"{raw_name}={raw_value}")
         if name in shown:
             previous = hard.get(name, soft.get(name))
