@@ -132,13 +132,12 @@ class Model:
 
         ``targets`` names the variables (findings, risk factors, causes; default
         all of them). Evidence may be a mapping or keyword arguments:
-        ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``.
+        ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``; a
+        variable given in both with different values is refused, as in :meth:`query`.
         """
         from .engine.marginals import marginals
 
-        items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
-        items.update(kwargs)
-        return marginals(self, items, targets)
+        return marginals(self, _merge_keywords(evidence, kwargs), targets)
 
     # --- clinical reasoning (popliteal.clinic.explain, popliteal.clinic.interview; exact) ----------------------
 
