@@ -127,6 +127,21 @@ def test_other_priors_folder_changes_the_numbers(tmp_path, random_priors_dir):
     assert a["posteriors"] != b["posteriors"]
 
 
+def test_priors_option_in_process_leaves_the_environment_unchanged(monkeypatch, capsys, random_priors_dir):
+    from popliteal.api import load
+    from popliteal.cli.main import main
+    from popliteal.network.priors import ENV_VAR, load_priors
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    before = dict(os.environ)
+    assert main(["digest", "--priors", str(random_priors_dir)]) == 0
+    assert main(["query", "--json", "--priors", str(random_priors_dir)]) == 0
+    assert dict(os.environ) == before
+    digest, query = capsys.readouterr().out.split("\n", 1)
+    assert digest == json.loads(query)["priors_digest"] == load_priors(random_priors_dir).digest
+    assert load(cache=False).digest == load_priors(ROOT / "priors").digest != digest
+
+
 def test_validate_priors_accepts_the_bundled_folder():
     proc = run("validate-priors", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -312,10 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        if getattr(args, "priors", None) is not None:
-            if not args.priors.strip():
-                raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
-            os.environ["POPLITEAL_PRIORS"] = args.priors
+        if getattr(args, "priors", None) is not None and not args.priors.strip():  # each command passes it on
+            raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
         with ctrl_c_remembered():
             code = COMMANDS[args.command](args)
             if code != EXIT_INTERRUPTED:  # a command that reported its Ctrl-C has said all there is to say
