@@ -142,6 +142,26 @@ def test_priors_option_in_process_leaves_the_environment_unchanged(monkeypatch, 
     assert load(cache=False).digest == load_priors(ROOT / "priors").digest != digest
 
 
+def test_broken_pipe_in_score_leaves_a_redirected_stdout_alone_and_no_file_open(tmp_path, monkeypatch):
+    import contextlib
+
+    import popliteal.batch
+    from popliteal.cli.main import main
+
+    def broken_pipe(*args, **kwargs):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(popliteal.batch, "score", broken_pipe)
+    args = ["score", str(ROOT / "docs" / "examples" / "cases.csv"), "-o", "-"]
+    main(args)  # the model loaded once, before counting file descriptors
+    open_fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with open(tmp_path / "out.txt", "w") as out, contextlib.redirect_stdout(out):
+        assert main(args) == 0
+        print("still written")
+    assert (tmp_path / "out.txt").read_text() == "still written\n"
+    assert open_fds is None or len(os.listdir("/proc/self/fd")) == open_fds
+
+
 def test_validate_priors_accepts_the_bundled_folder():
     proc = run("validate-priors", "--json")
     assert proc.returncode == 0, proc.stderr
