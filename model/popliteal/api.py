@@ -228,7 +228,7 @@ class Model:
         import pandas as pd
 
         if node is not None and node not in structure.BY_NAME:
-            from .engine.evidence import EvidenceError, _suggest
+            from .engine.evidence import _suggest
 
             raise EvidenceError(f"unknown variable {node!r}{_suggest(node, structure.NAMES)}")
         names = [node] if node is not None else list(structure.NAMES)

@@ -118,8 +118,6 @@ def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple
     Each state alone is possible and the pair is not; for messy test files and benchmarks, so
     that no impossible combination is hard-coded.
     """
-    import itertools
-
     from .engine.inference import ImpossibleEvidence
 
     items = [(v.name, s) for v in structure.VARIABLES if v.kind == structure.RISK_FACTOR for s in v.states]
