@@ -318,6 +318,35 @@ def test_query_many_refuses_an_unknown_variable(model):
         model.query_many([{"calf_swellin": "yes"}])
 
 
+def test_query_many_accepts_aliases_age_and_the_names_query_accepts(model):
+    from popliteal.engine.evidence import Evidence
+
+    cases = [{"pregnant_or_postpartum": "yes", "sex": "female"}, {"age": 67, "calf_swelling": True},
+             {" calf_swelling ": "yes"}, [("pregnant_or_postpartum", "no"), ("age", "30")],
+             Evidence({"calf_swelling": "yes"}, {"long_travel": ("yes", 0.7)})]
+    out = model.query_many(cases)
+    assert "pregnant_or_postpartum" in out.columns and out["error"].isna().all()
+    for i, case in enumerate(cases):
+        result = model.query(case)
+        assert out.loc[i, "triage"] == result.triage.level
+        for t in structure.TARGETS:
+            assert out.loc[i, f"p_{t}"] == pytest.approx(result.probabilities[t], abs=1e-12)
+
+
+def test_query_many_refuses_a_name_given_twice_in_a_case_as_query_does(model):
+    with pytest.raises(EvidenceError, match="calf_swelling: given twice with different values"):
+        model.query_many([[("calf_swelling", "yes"), (" calf_swelling", "no")]])
+    assert model.query_many([[("calf_swelling", "yes"), ("calf_swelling ", "yes")]]).loc[0, "error"] is None
+
+
+def test_query_many_refuses_an_unknown_alias_like_name_in_one_line(model):
+    with pytest.raises(EvidenceError, match=r"^unknown variable 'pregnant_or_postpartun'; did you mean "
+                                            r"pregnant_or_postpartum[^\n]*$"):
+        model.query_many([{"sex": "female"}, {"pregnant_or_postpartun": "yes"}])
+    with pytest.raises(EvidenceError, match="evidence must be a mapping"):
+        model.query_many(["calf_swelling=yes"])
+
+
 def test_model_score_takes_a_mapping_of_columns_and_keeps_every_row(model):
     out = model.score({"id": ["a", "b"], "calf_swelling": ["yes", ""], "age": ["70", "abc"]})
     assert out["id"].tolist() == ["a", "b"]

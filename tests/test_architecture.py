@@ -132,6 +132,28 @@ def test_the_import_walker_sees_imports_inside_functions(tmp_path):
     assert "popliteal.network.structure" in graph["popliteal.engine.inference"]
 
 
+def _imported(node: ast.Import | ast.ImportFrom) -> set[tuple[str, str | None]]:
+    """What an import statement binds: ``(module or 'from-module:name', alias)`` pairs."""
+    if isinstance(node, ast.Import):
+        return {(a.name, a.asname) for a in node.names}
+    return {(f"{'.' * node.level}{node.module or ''}:{a.name}", a.asname) for a in node.names}
+
+
+def test_no_import_inside_a_loop_nor_again_inside_a_function():
+    found = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text(), str(path))
+        top = set().union(*(_imported(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))))
+        for node in ast.walk(tree):
+            inner = [m for m in ast.walk(node) if isinstance(m, (ast.Import, ast.ImportFrom))]
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                found += [f"{name}:{m.lineno}: import inside a loop" for m in inner]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found += [f"{name}:{m.lineno}: imports again {sorted(_imported(m) & top)}" for m in inner
+                          if _imported(m) & top]
+    assert not found, "\n".join(sorted(set(found)))
+
+
 def test_every_sub_package_says_what_it_owns_and_may_import():
     for folder in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
         doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text()))

@@ -445,6 +445,13 @@ def test_header_naming_no_variable_is_refused_not_scored_as_the_prior(tmp_path):
                           "no column is named after a variable", "separated by ';'")
 
 
+def test_header_cell_with_a_newline_gives_a_one_line_error_to_api_callers(tmp_path, model):
+    (tmp_path / "in.csv").write_text('"id\nx",note\n1,2\n')
+    with pytest.raises(batch.BatchError, match="no column is named after a variable") as info:
+        batch.score(str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), model=model)
+    assert "\n" not in str(info.value) and "header: id\\nx, note" in str(info.value)
+
+
 def test_parquet_list_or_struct_column_is_a_one_line_error(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq

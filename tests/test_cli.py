@@ -127,6 +127,41 @@ def test_other_priors_folder_changes_the_numbers(tmp_path, random_priors_dir):
     assert a["posteriors"] != b["posteriors"]
 
 
+def test_priors_option_in_process_leaves_the_environment_unchanged(monkeypatch, capsys, random_priors_dir):
+    from popliteal.api import load
+    from popliteal.cli.main import main
+    from popliteal.network.priors import ENV_VAR, load_priors
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    before = dict(os.environ)
+    assert main(["digest", "--priors", str(random_priors_dir)]) == 0
+    assert main(["query", "--json", "--priors", str(random_priors_dir)]) == 0
+    assert dict(os.environ) == before
+    digest, query = capsys.readouterr().out.split("\n", 1)
+    assert digest == json.loads(query)["priors_digest"] == load_priors(random_priors_dir).digest
+    assert load(cache=False).digest == load_priors(ROOT / "priors").digest != digest
+
+
+def test_broken_pipe_in_score_leaves_a_redirected_stdout_alone_and_no_file_open(tmp_path, monkeypatch):
+    import contextlib
+
+    import popliteal.batch
+    from popliteal.cli.main import main
+
+    def broken_pipe(*args, **kwargs):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(popliteal.batch, "score", broken_pipe)
+    args = ["score", str(ROOT / "docs" / "examples" / "cases.csv"), "-o", "-"]
+    main(args)  # the model loaded once, before counting file descriptors
+    open_fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with open(tmp_path / "out.txt", "w") as out, contextlib.redirect_stdout(out):
+        assert main(args) == 0
+        print("still written")
+    assert (tmp_path / "out.txt").read_text() == "still written\n"
+    assert open_fds is None or len(os.listdir("/proc/self/fd")) == open_fds
+
+
 def test_validate_priors_accepts_the_bundled_folder():
     proc = run("validate-priors", "--json")
     assert proc.returncode == 0, proc.stderr

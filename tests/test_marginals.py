@@ -62,6 +62,15 @@ def test_marginals_refuse_unknown_targets_and_impossible_evidence(model):
         model.marginals({"sex": "male", "pregnant_or_postpartum": "yes"}, targets=["sex"])
 
 
+def test_marginals_keyword_that_contradicts_the_mapping_raises_as_query_does(model):
+    with pytest.raises(EvidenceError, match="calf_swelling: given twice with different values"):
+        model.marginals({"calf_swelling": "yes"}, calf_swelling="no")
+    with pytest.raises(EvidenceError, match="age_group: given twice"):
+        model.marginals({"age_group": "child"}, age=70)
+    same = model.marginals({"calf_swelling": "yes"}, targets=["dvt"], calf_swelling="yes")
+    assert same.marginals == model.marginals(calf_swelling="yes", targets=["dvt"]).marginals
+
+
 def run(*args):
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env.pop("POPLITEAL_PRIORS", None)

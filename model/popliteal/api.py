@@ -13,7 +13,7 @@ import os
 from typing import Any, Mapping
 
 from .network import structure
-from .engine.evidence import Evidence, EvidenceError, from_mapping
+from .engine.evidence import Evidence, EvidenceError, evidence_name, from_mapping
 from .engine.inference import Engine, Posterior, query as _query
 from .network.priors import Priors, load_priors
 from .clinic.policy import Assessment, assess
@@ -43,10 +43,7 @@ class Model:
             return Evidence()
         if isinstance(evidence, Evidence):
             return evidence
-        if not isinstance(evidence, (Mapping, list, tuple)):
-            raise EvidenceError(f"evidence must be a mapping such as {{'calf_swelling': 'yes'}}, "
-                                f"got {type(evidence).__name__}")
-        return from_mapping(evidence)
+        return from_mapping(_check_type(evidence))
 
     def posterior(self, evidence: Evidence | Mapping[str, Any] | None = None) -> Posterior:
         """Exact ``P(cause = yes | evidence)`` for every cause and complication."""
@@ -118,22 +115,16 @@ class Model:
         Raises
         ------
         EvidenceError
-            For a key that is not a variable (nor ``age``).
+            For a key that :meth:`query` refuses (not a variable, ``age`` nor
+            an alias), or a key given twice in a case with different values.
         """
         import pandas as pd
 
-        from .engine.evidence import EvidenceError, _suggest
-
-        cases = [dict(c.as_dict()) if isinstance(c, Evidence) else dict(c) for c in cases]
-        names: dict[str, None] = {}
-        for case in cases:
-            for key in case:
-                if key not in structure.BY_NAME and key != "age":
-                    raise EvidenceError(f"unknown variable {key!r}{_suggest(str(key), [*structure.NAMES, 'age'])}")
-                names[key] = None
-        order = [n for n in ("age", *structure.NAMES) if n in names]
-        frame = pd.DataFrame({n: pd.Series([c.get(n) for c in cases], dtype=object) for n in order},
-                             index=pd.RangeIndex(len(cases)))
+        rows = [_case_row(c) for c in cases]
+        rank = {n: i for i, n in enumerate(("age", *structure.NAMES, *structure.ALIASES))}
+        order = sorted({n for row in rows for n in row}, key=rank.__getitem__)
+        frame = pd.DataFrame({n: pd.Series([row.get(n) for row in rows], dtype=object) for n in order},
+                             index=pd.RangeIndex(len(rows)))
         return self.score(frame)
 
     def marginals(self, evidence: Evidence | Mapping[str, Any] | None = None, targets=None, **kwargs: Any):
@@ -141,13 +132,12 @@ class Model:
 
         ``targets`` names the variables (findings, risk factors, causes; default
         all of them). Evidence may be a mapping or keyword arguments:
-        ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``.
+        ``model.marginals(age=67, targets=["knee_effusion", "age_group"])``; a
+        variable given in both with different values is refused, as in :meth:`query`.
         """
         from .engine.marginals import marginals
 
-        items = dict(evidence.as_dict() if isinstance(evidence, Evidence) else (evidence or {}))
-        items.update(kwargs)
-        return marginals(self, items, targets)
+        return marginals(self, _merge_keywords(evidence, kwargs), targets)
 
     # --- clinical reasoning (popliteal.clinic.explain, popliteal.clinic.interview; exact) ----------------------
 
@@ -238,7 +228,7 @@ class Model:
         import pandas as pd
 
         if node is not None and node not in structure.BY_NAME:
-            from .engine.evidence import EvidenceError, _suggest
+            from .engine.evidence import _suggest
 
             raise EvidenceError(f"unknown variable {node!r}{_suggest(node, structure.NAMES)}")
         names = [node] if node is not None else list(structure.NAMES)
@@ -256,6 +246,33 @@ class Model:
         return build_network(self.priors)
 
 
+def _check_type(evidence: Any) -> Any:
+    """``evidence`` itself when it is an :class:`Evidence`, a mapping or a list of pairs."""
+    if not isinstance(evidence, (Evidence, Mapping, list, tuple)):
+        raise EvidenceError(f"evidence must be a mapping such as {{'calf_swelling': 'yes'}}, "
+                            f"got {type(evidence).__name__}")
+    return evidence
+
+
+def _case_row(case: Evidence | Mapping[str, Any] | Any) -> dict[str, Any]:
+    """One case of :meth:`Model.query_many` as ``{name: cell}``, its names checked as :meth:`Model.query` does.
+
+    Raises
+    ------
+    EvidenceError
+        For a name evidence cannot use, or a name given twice with different values.
+    """
+    items = case.as_dict() if isinstance(_check_type(case), Evidence) else case
+    row: dict[str, Any] = {}
+    for raw_name, value in (items.items() if isinstance(items, Mapping) else items):
+        name = evidence_name(raw_name)
+        if name in row:
+            from_mapping([(name, row[name]), (name, value)])  # refuses different values, as query does
+            continue
+        row[name] = value
+    return row
+
+
 def _merge_keywords(evidence: Evidence | Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> Evidence:
     """The evidence of a mapping (or :class:`Evidence`) plus keyword arguments; a clash is an error.
 
@@ -264,9 +281,8 @@ def _merge_keywords(evidence: Evidence | Mapping[str, Any] | None, kwargs: Mappi
     EvidenceError
         When a variable is given in both with different values (neither silently wins).
     """
-    if evidence is not None and not isinstance(evidence, (Evidence, Mapping, list, tuple)):
-        raise EvidenceError(f"evidence must be a mapping such as {{'calf_swelling': 'yes'}}, "
-                            f"got {type(evidence).__name__}")
+    if evidence is not None:
+        _check_type(evidence)
     if not kwargs:
         return evidence if isinstance(evidence, Evidence) else from_mapping(evidence or {})
     base = evidence.as_dict() if isinstance(evidence, Evidence) else evidence or {}

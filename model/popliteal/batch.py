@@ -69,6 +69,7 @@ import numpy as np
 
 from .api import load
 from .common.interrupts import handlers, interrupts_held, raise_if_interrupted
+from .common.messages import shorten
 from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
                              _score_chunk, layout, parse_frame, score_frame, triage_rows)
 from .engine.sampling import draw_states
@@ -117,8 +118,6 @@ def impossible_pairs(model, limit: int = 4) -> list[tuple[tuple[str, str], tuple
     Each state alone is possible and the pair is not; for messy test files and benchmarks, so
     that no impossible combination is hard-coded.
     """
-    import itertools
-
     from .engine.inference import ImpossibleEvidence
 
     items = [(v.name, s) for v in structure.VARIABLES if v.kind == structure.RISK_FACTOR for s in v.states]
@@ -188,11 +187,6 @@ def _need_pyarrow(path: str):
                          "(from a checkout: .venv/bin/pip install -e \".[parquet]\")") from None
 
 
-def _cut(text: str, limit: int = 80) -> str:
-    """``text`` shortened to about ``limit`` characters for a message."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _sniff(sample: str, name: str, sep: str | None) -> tuple[str, list[str]]:
     """The separator and the header row of a CSV file, from the start of its text.
 
@@ -229,7 +223,7 @@ def _layout_of(reader) -> Layout:
     if any(str(c) in valid for c in reader.header):
         return layout(reader.header, reader.name)
     header = reader.header
-    shown = _cut(repr(header[0]) if len(header) == 1 else ", ".join(header))
+    shown = shorten(repr(header[0]) if len(header) == 1 else ", ".join(header))
     sep = getattr(reader, "sep", None)
     if sep is None:
         hint = ""
@@ -243,7 +237,7 @@ def _layout_of(reader) -> Layout:
 
 def _ragged(line: int, fields: list[str], width: int) -> str:
     """The error of a row with more or fewer fields than the header."""
-    extra = f"; extra: {_cut(', '.join(map(repr, fields[width:])), 60)}" if len(fields) > width else ""
+    extra = f"; extra: {shorten(', '.join(map(repr, fields[width:])), 60)}" if len(fields) > width else ""
     return (f"line {line}: {len(fields)} fields but the header has {width} "
             f"(a missing or extra separator); the row is not scored{extra}")
 
@@ -447,7 +441,7 @@ def _check_parquet_schema(schema, source: str) -> None:
 
     for f in schema:
         if pa.types.is_nested(f.type):
-            raise BatchError(f"{source}: column {f.name!r} holds {_cut(str(f.type), 60)} values; "
+            raise BatchError(f"{source}: column {f.name!r} holds {shorten(str(f.type), 60)} values; "
                              "popliteal score reads plain columns only (text, numbers, booleans)")
 
 

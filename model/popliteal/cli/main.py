@@ -259,7 +259,7 @@ def cmd_score(args) -> int:
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     except BrokenPipeError:  # `score -o - | head`: the reader has what it wanted
-        _quiet_stdout()
+        _silence_stdout()
         return 0
     except KeyboardInterrupt:
         sys.stderr.write(f"popliteal: interrupted (Ctrl-C); {where} not written\n")
@@ -278,17 +278,8 @@ def cmd_score(args) -> int:
                      f"{summary.seconds:.1f} s{ignored}\n")
         report.flush()
     except BrokenPipeError:
-        _quiet_stdout()
+        _silence_stdout()
     return 0
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe on standard output: send what is left to /dev/null, so exiting says nothing."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 COMMANDS = {
@@ -312,10 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        if getattr(args, "priors", None) is not None:
-            if not args.priors.strip():
-                raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
-            os.environ["POPLITEAL_PRIORS"] = args.priors
+        if getattr(args, "priors", None) is not None and not args.priors.strip():  # each command passes it on
+            raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
         with ctrl_c_remembered():
             code = COMMANDS[args.command](args)
             if code != EXIT_INTERRUPTED:  # a command that reported its Ctrl-C has said all there is to say

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ..common.messages import shorten
 from ..network import structure
 
 
@@ -77,13 +78,13 @@ class Evidence:
         for name, state in self.hard.items():
             _check_name(name)
             if not isinstance(state, str):
-                raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {_shown(state)}")
+                raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {shorten(repr(state))}")
             for part in state.split(SET_SEPARATOR):
                 _check_state(name, part)
         for name, item in self.soft.items():
             _check_name(name)
             if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise EvidenceError(f"{name}: soft evidence must be (state, likelihood), got {_shown(item)}")
+                raise EvidenceError(f"{name}: soft evidence must be (state, likelihood), got {shorten(repr(item))}")
             state, lik = item
             for part in state.split(SET_SEPARATOR):
                 _check_state(name, part)
@@ -136,25 +137,32 @@ class Evidence:
         return len(self.hard) + len(self.soft)
 
 
-def _shown(value: Any) -> str:
-    """``repr(value)``, cut for a one-line message."""
-    from ..common.messages import shorten
-
-    return shorten(repr(value))
-
-
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or name not in structure.BY_NAME:
         options = list(structure.NAMES) + ["age"] + list(structure.ALIASES)
         hint = _suggest(name, options) if isinstance(name, str) else ""
-        raise EvidenceError(f"unknown variable {_shown(name)}{hint}")
+        raise EvidenceError(f"unknown variable {shorten(repr(name))}{hint}")
     return name
+
+
+def evidence_name(name: Any) -> str:
+    """``name`` stripped, when evidence may use it: a variable, ``age`` or a name of ``structure.ALIASES``.
+
+    Raises
+    ------
+    EvidenceError
+        For any other name, with the nearest valid ones.
+    """
+    name = str(name).strip()
+    if name == "age" or name in structure.ALIASES:
+        return name
+    return _check_name(name)
 
 
 def _check_likelihood(name: str, text: str, lik: Any) -> float:
     """A soft likelihood: a float in (0, 1]."""
     if isinstance(lik, bool) or not isinstance(lik, (int, float)) or not 0.0 < lik <= 1.0:
-        raise EvidenceError(f"{name}={_cut(text)}: the likelihood after ':' must be in (0, 1], got {_cut(lik)}")
+        raise EvidenceError(f"{name}={shorten(text)}: the likelihood after ':' must be in (0, 1], got {shorten(lik)}")
     return float(lik)
 
 
@@ -164,17 +172,11 @@ def _check_states(name: str, text: str) -> str:
     return SET_SEPARATOR.join(s for s in structure.BY_NAME[name].states if s in chosen)
 
 
-def _cut(value: Any) -> str:
-    from ..common.messages import shorten
-
-    return shorten(value)
-
-
 def _check_state(name: str, state: str) -> str:
     states = structure.BY_NAME[name].states
     if state not in states:
         hint = _suggest(state, states) or f"; states are {', '.join(states)}"
-        raise EvidenceError(f"{name}: unknown state {_shown(state)}{hint}")
+        raise EvidenceError(f"{name}: unknown state {shorten(repr(state))}{hint}")
     return state
 
 
@@ -186,19 +188,19 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
         try:
             years = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise EvidenceError(f"age={_cut(value)}: age must be a number of years") from None
+            raise EvidenceError(f"age={shorten(value)}: age must be a number of years") from None
         return "age_group", age_to_group(years)
     if name in structure.ALIASES:
         target, meaning = structure.ALIASES[name]
         text = value.strip() if isinstance(value, str) else value
         base, sep, lik_text = text.partition(":") if isinstance(text, str) else (text, "", "")
         if base.strip() not in meaning if isinstance(base, str) else True:
-            raise EvidenceError(f"{name}: unknown state {_shown(value)}; states are {', '.join(meaning)} "
+            raise EvidenceError(f"{name}: unknown state {shorten(repr(value))}; states are {', '.join(meaning)} "
                                 f"(or give {target}={'|'.join(structure.BY_NAME[target].states)})")
         name, value = target, SET_SEPARATOR.join(meaning[base.strip()]) + sep + lik_text
     _check_name(name)
     if not isinstance(value, str):
-        raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {_shown(value)}")
+        raise EvidenceError(f"{name}: the state must be a text such as 'yes', got {shorten(repr(value))}")
     text = value.strip()
     if ":" in text:
         state, _, lik_text = text.partition(":")
@@ -206,10 +208,11 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
         try:
             lik = float(lik_text)
         except ValueError:
-            raise EvidenceError(f"{name}={_cut(text)}: the likelihood after ':' must be a number in (0, 1]") from None
+            raise EvidenceError(f"{name}={shorten(text)}: the likelihood after ':' must be a number "
+                                "in (0, 1]") from None
         if lik == 0.0 and any(c in "123456789" for c in lik_text.partition("e")[0].partition("E")[0]):
-            raise EvidenceError(f"{name}={_cut(text)}: the likelihood {_cut(lik_text.strip())} is too small for a "
-                                "double-precision number (below 5e-324)")
+            raise EvidenceError(f"{name}={shorten(text)}: the likelihood {shorten(lik_text.strip())} is too small "
+                                "for a double-precision number (below 5e-324)")
         _check_likelihood(name, text, lik)
         if lik == 1.0:
             return name, state
@@ -230,8 +233,8 @@ def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Eviden
     soft: dict[str, tuple[str, float]] = {}
     shown: dict[str, str] = {}
     for raw_name, raw_value in pairs:
-        name, parsed = _parse_value(str(raw_name).strip(), raw_value)
-        shown_value = _cut(f"{raw_name}={raw_value}")
+        name, parsed = _parse_value(evidence_name(raw_name), raw_value)
+        shown_value = shorten(f"{raw_name}={raw_value}")
         if name in shown:
             previous = hard.get(name, soft.get(name))
             if previous != parsed:
@@ -251,6 +254,7 @@ def parse_items(items: Iterable[str]) -> Evidence:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise EvidenceError(f"evidence {_shown(item)} must have the form NAME=STATE (for example calf_swelling=yes)")
+            raise EvidenceError(f"evidence {shorten(repr(item))} must have the form NAME=STATE "
+                                "(for example calf_swelling=yes)")
         pairs.append((name.strip(), value.strip()))
     return from_mapping(pairs)

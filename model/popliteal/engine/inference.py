@@ -24,6 +24,7 @@ This module never imports pgmpy or matplotlib.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -304,8 +305,6 @@ def explain_impossible(engine: Engine, evidence: Evidence) -> str:
     """Name the smallest part of the evidence that the model holds impossible."""
     items = list(evidence.as_dict().items())
     for size in (1, 2):
-        import itertools
-
         for combo in itertools.combinations(items, size):
             sub = Evidence({k: v for k, v in combo if ":" not in v},
                            {k: evidence.soft[k] for k, v in combo if ":" in v})
