@@ -172,7 +172,7 @@ WAIT = ("injury_mri_if_no_better", "safety_net_wait", "growing_pains_reassure", 
         "sport_break", "stretching", "see_doctor_unclear")
 RED_FLAGS = {"calf_swelling", "calf_tenderness", "breathlessness", "unable_to_bear_weight", "knee_stuck",
              "rapid_swelling", "sudden_severe_pain", "skin_discoloration", "bruising", "knee_effusion",
-             "redness_warmth"}
+             "redness_warmth", "fever"}
 #: A painful calf is a sign of thrombosis (NICE NG158 1.1.1) but also where growing pains hurt
 #: (Peterson inclusion criteria), so it blocks self-care for an overload only.
 RED_FLAGS_OVERLOAD = RED_FLAGS | {"calf_pain"}

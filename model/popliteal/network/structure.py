@@ -188,6 +188,10 @@ VARIABLES: tuple[Variable, ...] = (
         "growing_pains")),
     _v("breathlessness", FINDING,
        "new shortness of breath or chest pain since the leg or knee pain began", ("pulmonary_embolism",)),
+    # Added to the contract (2026-11-30): the first question a triager asks about a hot, swollen or
+    # limping knee (an infected joint or bone); those causes sit in its leak, the triage carries them.
+    _v("fever", FINDING, "a fever (38 °C or more, or feeling hot and shivery) since the pain began",
+       ("dvt", "other_calf_condition")),
     # Added to the contract: the article's advice turns on it ("if the pain does not improve after a
     # few days", "if the pain persists for a longer period of time or is unusually severe").
     _v("persistent_pain", FINDING,
