@@ -89,10 +89,12 @@ def test_pulmonary_embolism_is_an_emergency_and_says_call_emergency_services(pol
 
 
 def test_self_care_needs_the_positive_pattern(policy):
-    asked = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no", "persistent_pain": "no"}
+    asked = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no", "persistent_pain": "no",
+             "fever": "no"}
     assert triage(posterior(asked, growing_pains=0.9), policy).level == "self_care"
-    # Peterson: a limp and persisting pain exclude growing pains, so both must be asked and denied
-    for unasked in ("limping", "persistent_pain"):
+    # Peterson: a limp, persisting pain and a systemic symptom (fever) exclude growing pains: each must be
+    # asked and denied
+    for unasked in ("limping", "persistent_pain", "fever"):
         partial = {k: v for k, v in asked.items() if k != unasked}
         assert triage(posterior(partial, growing_pains=0.9), policy).level == "doctor", unasked
     assert triage(posterior({**asked, "persistent_pain": "no:0.8"}, growing_pains=0.9), policy).level == "self_care"
@@ -174,8 +176,9 @@ RED_FLAGS = {"calf_swelling", "calf_tenderness", "breathlessness", "unable_to_be
              "rapid_swelling", "sudden_severe_pain", "skin_discoloration", "bruising", "knee_effusion",
              "redness_warmth", "fever"}
 #: A painful calf is a sign of thrombosis (NICE NG158 1.1.1) but also where growing pains hurt
-#: (Peterson inclusion criteria), so it blocks self-care for an overload only.
-RED_FLAGS_OVERLOAD = RED_FLAGS | {"calf_pain"}
+#: (Peterson inclusion criteria), so it blocks self-care for an overload only; so does a tingling
+#: calf (a nerve, or in a young athlete an artery entrapment or a compartment syndrome).
+RED_FLAGS_OVERLOAD = RED_FLAGS | {"calf_pain", "calf_tingling"}
 
 
 @pytest.fixture(scope="module")

@@ -55,8 +55,8 @@ from ..network import structure
 from ..present.result import Result
 from ..engine.evidence import Evidence
 from ..engine.inference import Engine, Posterior, query, ratio
-from ..network.priors import RedFlag, TriagePolicy
-from .policy import reported
+from ..network.priors import LEVELS, RedFlag, TriagePolicy
+from .policy import reported, triage
 
 
 #: Variables one can ask about: every risk factor and finding (causes are never observed, and
@@ -68,10 +68,12 @@ ASKABLE: tuple[str, ...] = tuple(n for n in structure.NAMES
 #: asking (listed by ``next`` as such, never asked by the interview unless it is a red flag).
 MIN_INFORMATION = 1e-3
 
-#: Evidence conflicts when Jensen's measure exceeds this (natural log). Zero is Jensen's
-#: convention: the pieces are then jointly less probable than if they were independent.
-#: Pieces that are exactly independent give 0 up to rounding, hence the small tolerance.
-CONFLICT_THRESHOLD = 0.0
+#: Evidence conflicts when Jensen's measure exceeds this (natural log): the pieces are jointly
+#: about 10% less probable than if they were independent. Jensen's convention is 0, but values
+#: just above it say nothing and read as an alarm (a soft answer gave "conflict measure 0.00 > 0",
+#: independent review, 2026-11-30). Higher cut-offs silence real clashes: night pain in both legs
+#: at over 60, which growing pains explain only in children, scores 0.68.
+CONFLICT_THRESHOLD = 0.1
 _CONFLICT_TOLERANCE = 1e-9
 
 #: A posterior that moves less than this (absolute) is not named in a rationale.
@@ -237,7 +239,8 @@ class Question:
     rationale : str
         Which causes it separates (the two whose posteriors move most in opposite directions).
     red_flag : bool
-        Asked first because a dangerous cause it screens for is still plausible.
+        Asked first: a dangerous cause it screens for is still plausible, or one of its answers,
+        however unlikely, would send the patient the same day.
     answers : dict
         ``{state: P(state | evidence)}``.
     """
@@ -368,6 +371,35 @@ def _red_flag_reason(flag: RedFlag | None, probs: dict[str, float], policy: Tria
     return None
 
 
+#: An answer that would raise the triage to one of these levels makes its question a red flag.
+SAME_DAY = ("emergency", "urgent")
+
+
+def _triage_after(question: str, answers: list[tuple[str, float, np.ndarray]], posterior: Posterior,
+                  policy: TriagePolicy) -> dict:
+    """The triage each answer of ``question`` would bring, computed exactly from its posterior."""
+    out = {}
+    for state, _, post in answers:
+        hypothetical = Posterior(evidence={**posterior.evidence, question: state},
+                                 probabilities=dict(zip(structure.TARGETS, map(float, post))),
+                                 digest=posterior.digest)
+        out[state] = triage(hypothetical, policy)
+    return out
+
+
+def _escalation_reason(question: str, after: dict, level: str) -> str | None:
+    """Why ``question`` is a red flag because an answer would send the patient the same day, or None.
+
+    An answer that raises the level to ``emergency`` or ``urgent`` makes the question one to ask
+    before the picture counts as settled, however unlikely that answer is (a triager screens the
+    warning signs of the rules, not only the probable ones).
+    """
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    raised = [f"{question}={state} would make it {t.level} ({', '.join(t.rules)})" for state, t in after.items()
+              if t.level in SAME_DAY and rank[t.level] < rank[level]]
+    return f"red flag: {'; '.join(raised)}" if raised else None
+
+
 def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, digest: str = "",
                    exclude: Iterable[str] = ()) -> NextQuestions:
     """Unobserved findings and risk factors, ranked by expected information about the causes.
@@ -375,10 +407,12 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     The score of a question ``Q`` is ``H(e) - sum_s P(Q=s | e) H(e, Q=s)`` where
     ``H`` is the sum over causes and complications of the binary entropy (bits)
     of ``P(cause | ...)``; it equals ``sum_C I(C; Q | e)`` and is never negative.
-    Red-flag questions (``policy.red_flags``) whose dangerous cause has a posterior of
-    at least ``policy.red_flag_threshold``, or whose ``after`` evidence is reported,
-    come first, best first among themselves; the other questions follow by score. Questions below
-    :data:`MIN_INFORMATION` bits are listed as not worth asking.
+    Red-flag questions come first, best first among themselves: those of ``policy.red_flags``
+    whose dangerous cause has a posterior of at least ``policy.red_flag_threshold``, or whose
+    ``after`` evidence is reported, and any question one of whose answers would raise the triage
+    to a same-day level (:data:`SAME_DAY`), however unlikely that answer. The other questions
+    follow by score. Questions below :data:`MIN_INFORMATION` bits are listed as not worth asking,
+    unless one of their answers would change the triage level (a denial that self-care needs).
 
     Parameters
     ----------
@@ -401,18 +435,21 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     h_base = float(binary_entropy(wi.base).sum())
     threshold = policy.red_flag_threshold
     flags = {f.question: f for f in policy.red_flags}
+    level = triage(posterior, policy).level
     flagged, plain, idle = [], [], []
     for q in candidates:
         answers = wi.answers(q)
         expected = sum(p * float(binary_entropy(post).sum()) for _, p, post in answers)
         score = max(h_base - expected, 0.0) if answers else 0.0
-        reason = _red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
+        after = _triage_after(q, answers, posterior, policy)
+        reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
+                  or _escalation_reason(q, after, level))
         text = rationale(q, answers)
         question = Question(q, score, f"{reason}; {text}" if reason else text, reason is not None,
                             {s: p for s, p, _ in answers})
         if reason is not None and len(answers) > 1:
             flagged.append(question)
-        elif score >= MIN_INFORMATION:
+        elif score >= MIN_INFORMATION or any(t.level != level for t in after.values()):
             plain.append(question)
         else:
             idle.append(q)

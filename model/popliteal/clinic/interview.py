@@ -5,8 +5,8 @@ that scripts and tests drive it directly and the CLI only reads lines and
 prints.
 
 Each turn asks the first question of :func:`popliteal.clinic.explain.next_questions`
-(red flags first while a dangerous cause is plausible, then by expected
-information about the causes). Answers:
+(red flags first: while a dangerous cause is plausible, or when an answer would send
+the patient the same day; then by expected information about the causes). Answers:
 
 ``yes``, ``no`` (``y``, ``n``)
     a sure answer;
@@ -17,9 +17,13 @@ a state name, for ``age_group`` and ``sex``; for ``age_group`` also an age in ye
     :data:`UNSURE_LIKELIHOOD`) = 2.3 times likelier if the state is true than
     if it is not (a sure answer is ``:1``; ``:0.5`` would carry no information);
 ``unsure`` (``not sure``, ``maybe``)
-    the same as ``yes?``: someone who cannot rule a sign out has usually noticed
-    something like it, and for the red-flag questions a weak positive is the safe
-    side. Only for yes/no questions;
+    for a sign or symptom, the same as ``yes?``: someone who cannot rule a sign out
+    has usually noticed something like it, and for the red-flag questions a weak
+    positive is the safe side. For a risk factor (a fall, cancer, known osteoarthritis)
+    it is a skip: a history the patient does not know is no information, and a weak
+    "yes" would bring advice about an injury nobody reported. Only for yes/no questions;
+``yes`` to ``pregnancy``
+    pregnant or postpartum (``pregnancy=pregnant|postpartum``), as ``pregnant_or_postpartum=yes``;
 ``skip``
     never ask this question again;
 ``back``
@@ -76,11 +80,14 @@ STOP_REASONS = {
 
 _YES = {"yes", "y"}
 _NO = {"no", "n"}
-_LEAN_YES = {"yes?", "probably", "probably yes", "unsure", "not sure", "maybe", "?"}
+_UNSURE = {"unsure", "not sure", "maybe", "?"}
+_LEAN_YES = {"yes?", "probably", "probably yes"} | _UNSURE
 _LEAN_NO = {"no?", "probably no", "probably not"}
 _SKIP = {"skip", "s", "don't know", "dont know", "pass"}
 _BACK = {"back", "b", "undo"}
 _QUIT = {"quit", "q", "exit", "stop"}
+#: Multi-state questions that a plain "yes" answers: the evidence it stands for (as ``pregnant_or_postpartum``).
+_YES_MEANS = {"pregnancy": "pregnant|postpartum"}
 #: The answer words a terminal completes with Tab.
 ANSWERS_WORDS = ("yes", "no", "yes?", "no?", "unsure", "skip", "back", "quit")
 
@@ -95,6 +102,8 @@ def answer_help(variable: str) -> str:
     if states == structure.YES_NO:
         return "yes, no, yes? (probably), no? (probably not), unsure, skip, back, quit"
     extra = " or an age in years" if variable == "age_group" else ""
+    if variable in _YES_MEANS:
+        extra = f" (yes: {_YES_MEANS[variable].replace('|', ' or ')})"
     return f"{', '.join(states)}{extra}; skip, back, quit"
 
 
@@ -116,12 +125,15 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
         return "back", None
     if word in _QUIT:
         return "quit", None
-    states = structure.BY_NAME[variable].states
+    var = structure.BY_NAME[variable]
+    states = var.states
     if states == structure.YES_NO:
         if word in _YES:
             return "answer", "yes"
         if word in _NO:
             return "answer", "no"
+        if word in _UNSURE and var.kind == structure.RISK_FACTOR:
+            return "skip", None  # a history the patient does not know is no information, not a weak yes
         if word in _LEAN_YES:
             return "answer", f"yes:{UNSURE_LIKELIHOOD:g}"
         if word in _LEAN_NO:
@@ -129,6 +141,8 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
     else:
         if word in states:
             return "answer", word
+        if variable in _YES_MEANS and word in _YES:
+            return "answer", _YES_MEANS[variable]
         if word in _LEAN_YES | _LEAN_NO | _YES | _NO:
             raise AnswerError(f"{variable} is not a yes/no question: answer {answer_help(variable)}")
         if variable == "age_group":

@@ -121,7 +121,7 @@ class Assessment(Result):
         shown = {k: v for k, v in self.posterior.incidental.items() if v >= self.incidental_shown}
         if shown:
             lines.append("")
-            lines.append(self.incidental_heading or "Probably present but likely not the cause of this pain:")
+            lines.append(self.incidental_heading or "Incidental (likely not the cause of this pain):")
             for name, value in shown.items():
                 lines.append(f"  {name:<{width}}  {value:7.1%}")
         lines.append("")
