@@ -314,6 +314,25 @@ def explain_impossible(engine: Engine, evidence: Evidence) -> str:
     return ", ".join(f"{k}={v}" for k, v in items)
 
 
+_TARGET_ORDER = {n: i for i, n in enumerate(structure.TARGETS)}
+
+
+def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
+    """Targets most probable first, ties in structure order: the one ranking of every result.
+
+    Parameters
+    ----------
+    probabilities : mapping of str to float, or sequence of float
+        ``{target: probability}``, or one probability per target in ``structure.TARGETS`` order.
+    """
+    if not isinstance(probabilities, Mapping):
+        values = list(probabilities)
+        if len(values) != len(structure.TARGETS):
+            raise ValueError(f"rank: {len(values)} probabilities for {len(structure.TARGETS)} targets")
+        probabilities = dict(zip(structure.TARGETS, values))
+    return sorted(probabilities, key=lambda n: (-probabilities[n], _TARGET_ORDER[n]))
+
+
 @dataclass(frozen=True)
 class Posterior(Result):
     """The answer to one query: ``P(cause = yes | evidence)`` for every cause.
@@ -356,9 +375,8 @@ class Posterior(Result):
 
     @property
     def ranking(self) -> list[str]:
-        """Causes and complications, most probable first (ties in structure order)."""
-        order = {n: i for i, n in enumerate(structure.TARGETS)}
-        return sorted(self.probabilities, key=lambda n: (-self.probabilities[n], order[n]))
+        """Causes and complications, most probable first (ties in structure order, see :func:`rank`)."""
+        return rank(self.probabilities)
 
     @functools.cached_property
     def frame(self):
@@ -366,9 +384,9 @@ class Posterior(Result):
         import pandas as pd
 
         rows = []
-        for rank, name in enumerate(self.ranking, start=1):
+        for place, name in enumerate(self.ranking, start=1):
             var = structure.BY_NAME[name]
-            row = {"cause": name, "kind": var.kind, "probability": self.probabilities[name], "rank": rank,
+            row = {"cause": name, "kind": var.kind, "probability": self.probabilities[name], "rank": place,
                    "meaning": var.meaning}
             if self.intervals is not None:
                 row["low"], row["high"] = self.intervals[name]
