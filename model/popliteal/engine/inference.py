@@ -23,9 +23,11 @@ This module never imports pgmpy or matplotlib.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -333,17 +335,22 @@ def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
     return sorted(probabilities, key=lambda n: (-probabilities[n], _TARGET_ORDER[n]))
 
 
+#: The fields of :class:`Posterior` held as read-only mappings.
+_MAPPINGS = ("evidence", "probabilities", "intervals", "incidental")
+
+
 @dataclass(frozen=True)
 class Posterior(Result):
     """The answer to one query: ``P(cause = yes | evidence)`` for every cause.
 
-    A plain, self-describing object that tables, plots and JSON all read.
+    A plain, self-describing object that tables, plots and JSON all read. Its mappings are
+    read-only copies (``types.MappingProxyType``); :meth:`to_dict` gives plain dicts.
 
     Attributes
     ----------
-    evidence : dict
+    evidence : mapping
         The evidence as given (``{variable: state}``; soft evidence as ``"yes:0.7"``).
-    probabilities : dict
+    probabilities : mapping
         ``{cause: P(cause = yes | evidence)}`` for every cause and complication.
     digest : str
         Digest of the priors folder the numbers come from.
@@ -352,7 +359,7 @@ class Posterior(Result):
         at least :data:`TINY` when the evidence is possible.
     log_p_evidence : float or None
         Its natural logarithm, exact even below :data:`TINY` (None: ``log(p_evidence)``).
-    incidental : dict
+    incidental : mapping
         ``{condition: P(present but not causing this pain | evidence)}`` for the conditions of
         :data:`popliteal.network.structure.INCIDENTAL` (a degenerative tear, an asymptomatic cyst): what an
         MRI or ultrasound would probably show without it being the cause. Never ranked or triaged.
@@ -365,6 +372,19 @@ class Posterior(Result):
     intervals: dict[str, tuple[float, float]] | None = field(default=None)
     incidental: dict[str, float] = field(default_factory=dict)
     log_p_evidence: float | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        # read-only copies: a frozen result whose numbers can change would disagree with its cached frame
+        for name in _MAPPINGS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    def __reduce__(self):
+        """Pickle and copy through plain dicts (a ``mappingproxy`` pickles not)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update({name: dict(fields[name]) for name in _MAPPINGS if fields[name] is not None})
+        return functools.partial(type(self), **fields), ()
 
     @property
     def log_evidence(self) -> float:
