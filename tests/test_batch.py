@@ -25,6 +25,7 @@ from popliteal import batch
 
 from popliteal.network import structure
 from popliteal.engine.evidence import from_mapping
+from budget import examples
 
 EXE = [sys.executable, "-m", "popliteal"]
 P_COLUMNS = [f"p_{t}" for t in structure.TARGETS]
@@ -664,7 +665,7 @@ def test_score_frame_keeps_any_index_and_every_row(model):
     assert len(batch.score_frame(model, frame.iloc[:0])) == 0
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=12))
 def test_dedupe_gives_each_row_its_own_answer_to_the_last_bit(model, pool, picks):
     """Scoring a frame with repeated rows equals scoring each row alone (hypothesis over repeats)."""
