@@ -18,8 +18,8 @@ alarm or a subprocess timeout), never a partial file. Families:
 - writers: a file-size limit (``ulimit -f``) at several sizes, SIGTERM inside
   an atomic write, concurrent writers of one target, and odd target names.
 
-Hypothesis runs derandomized with explicit ``max_examples``, so it cannot flake;
-``docs/reliability.md`` lists the counts per family.
+Hypothesis runs derandomized with explicit ``max_examples`` (scaled by the loaded profile, see
+``budget.py``), so it cannot flake; ``docs/reliability.md`` lists the counts per family.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from popliteal.cli.main import main
 from popliteal.engine.inference import ImpossibleEvidence
 from popliteal.network.priors import PriorsError, load_priors
 from popliteal.explore.scenario_file import ScenarioError, load_scenario
+from budget import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
@@ -56,7 +57,7 @@ EXE = [sys.executable, "-m", "popliteal"]
 BINARY = [v.name for v in structure.VARIABLES if v.states == structure.YES_NO]
 def seeded(n: int):
     """Derandomized hypothesis settings with ``n`` examples (the same inputs on every run)."""
-    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
+    return settings(max_examples=examples(n), derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

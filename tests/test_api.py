@@ -25,6 +25,7 @@ from popliteal.engine.evidence import EvidenceError
 from popliteal.engine.inference import ImpossibleEvidence
 from popliteal.explore.scenarios import Comparison, Grid, Sweep, Trajectory, batch_posteriors
 from test_inference_exact import evidence_strategy
+from budget import examples
 
 matplotlib.use("Agg")
 
@@ -114,7 +115,7 @@ def test_grid_and_pairs_cells_equal_single_queries(model):
     assert pairs.values[1][2] == pytest.approx(two, abs=1e-12) and pairs.values[2][1] == pairs.values[1][2]
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(cases=st.lists(evidence_strategy(max_size=5), min_size=1, max_size=6))
 def test_batch_posteriors_against_single_queries(model, cases):
     batched = batch_posteriors(model, cases)
@@ -261,7 +262,7 @@ def test_sweep_uses_one_engine_call(model, monkeypatch):
     assert calls == [len(sweep.values)]
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(ev=evidence_strategy(max_size=4, soft=False), variable=st.sampled_from(structure.RISK_FACTORS))
 def test_sweep_states_match_with_state_queries(model, ev, variable):
     try:

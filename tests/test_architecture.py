@@ -132,6 +132,68 @@ def test_the_import_walker_sees_imports_inside_functions(tmp_path):
     assert "popliteal.network.structure" in graph["popliteal.engine.inference"]
 
 
+#: What a layer never imports, anywhere in it, as docs/architecture.md says: matplotlib only in
+#: ``present`` ("figures holds every matplotlib drawing"), pgmpy only in ``network`` (``bayesnet``
+#: builds the pgmpy model, ``export`` writes its formats; "the engine never imports pgmpy"), and
+#: ``explore`` "never loads a model" (it is handed one).
+DENIED = {
+    "common": ("matplotlib", "pgmpy"),
+    "network": ("matplotlib",),
+    "present": ("pgmpy",),
+    "engine": ("matplotlib", "pgmpy"),
+    "clinic": ("matplotlib", "pgmpy"),
+    "explore": ("matplotlib", "pgmpy", "popliteal.network.priors.load_priors", "popliteal.network.cache",
+                "popliteal.network.bayesnet", "popliteal.api"),
+}
+
+
+def imported_names(path: Path) -> dict[str, int]:
+    """Every dotted name ``path`` imports, anywhere in it, with a line (``from m import x`` -> ``m`` and ``m.x``)."""
+    me = module_name(path) if path.is_relative_to(PACKAGE) else "popliteal._"
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            stem = node.module or ""
+            if node.level:
+                base = package.split(".")
+                stem = ".".join(base[:len(base) - node.level + 1] + ([stem] if stem else []))
+            names = [stem] + [f"{stem}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            found.setdefault(name, node.lineno)
+    return found
+
+
+def denied_imports(path: Path, denied: tuple[str, ...]) -> list[str]:
+    """``module:line imports name`` for each import of ``path`` that ``denied`` (names and their sub-modules) forbids."""
+    return [f"{module_name(path) if path.is_relative_to(PACKAGE) else path.name}:{line} imports {name}"
+            for name, line in sorted(imported_names(path).items())
+            if any(name == d or name.startswith(d + ".") for d in denied)]
+
+
+def test_no_layer_imports_what_the_architecture_doc_says_it_never_imports():
+    assert set(DENIED) <= set(LAYERS)
+    found = [hit for name, path in modules().items() for hit in denied_imports(path, DENIED.get(layer(name), ()))]
+    assert not found, "imports docs/architecture.md rules out:\n" + "\n".join(found)
+
+
+def test_the_deny_list_sees_imports_inside_functions_and_from_imports(tmp_path):
+    lazy = tmp_path / "lazy.py"
+    lazy.write_text("import numpy\n\ndef draw():\n    import matplotlib.pyplot as plt\n\n"
+                    "def build():\n    from pgmpy.models import DiscreteBayesianNetwork\n")
+    assert denied_imports(lazy, DENIED["engine"]) == ["lazy.py:4 imports matplotlib.pyplot",
+                                                      "lazy.py:7 imports pgmpy.models",
+                                                      "lazy.py:7 imports pgmpy.models.DiscreteBayesianNetwork"]
+    assert denied_imports(lazy, ("matplotlib_extra",)) == []
+    loads = tmp_path / "loads.py"
+    loads.write_text("def f():\n    from popliteal.network.priors import Priors, load_priors\n")
+    assert denied_imports(loads, DENIED["explore"]) == ["loads.py:2 imports popliteal.network.priors.load_priors"]
+
+
 def _imported(node: ast.Import | ast.ImportFrom) -> set[tuple[str, str | None]]:
     """What an import statement binds: ``(module or 'from-module:name', alias)`` pairs."""
     if isinstance(node, ast.Import):

@@ -25,6 +25,7 @@ from popliteal import batch
 
 from popliteal.network import structure
 from popliteal.engine.evidence import from_mapping
+from budget import examples
 
 EXE = [sys.executable, "-m", "popliteal"]
 P_COLUMNS = [f"p_{t}" for t in structure.TARGETS]
@@ -355,6 +356,62 @@ def test_impossible_rows_named_as_query_names_them_without_a_per_row_path(model,
     assert out["error"].notna().sum() == len(bad)
 
 
+def _one_call_per_subset(engine, evidence) -> str:
+    """The search as ``explain_impossible`` did it before it was batched: one engine call per item and pair."""
+    import itertools
+
+    from popliteal.engine.evidence import Evidence
+
+    items = list(evidence.as_dict().items())
+    for size in (1, 2):
+        for combo in itertools.combinations(items, size):
+            sub = Evidence({k: v for k, v in combo if ":" not in v}, {k: evidence.soft[k] for k, v in combo if ":" in v})
+            _, p_e = engine.marginals(sub.likelihoods(), ("age_group",))
+            if p_e[0] <= 0.0:
+                return " with ".join(f"{k}={v}" for k, v in combo)
+    return ", ".join(f"{k}={v}" for k, v in items)
+
+
+def test_query_names_the_clash_as_the_one_call_per_item_and_pair_search_does_in_one_call(model, monkeypatch):
+    from popliteal.engine.evidence import Evidence
+    from popliteal.engine.inference import ImpossibleEvidence
+
+    pairs = batch.impossible_pairs(model)
+    rng = np.random.default_rng(11)
+    frame = batch.simulate_cases(model, 12, rng, observe=0.9, soft=0.3)  # about 50 items a case
+    sets = 0
+    for k, (_, row) in enumerate(frame.iterrows()):
+        (a, sa), (b, sb) = pairs[k % len(pairs)]
+        evidence = from_mapping({**row_evidence(row, frame.columns), a: sa, b: sb})
+        if k % 3 == 1:  # a soft item of likelihood 1 can clash too
+            evidence = Evidence({n: v for n, v in evidence.hard.items() if n != b}, {**evidence.soft, b: (sb, 1.0)})
+        if k % 3 == 2 and b == "pregnancy":  # and a set of states
+            evidence = evidence.with_state(b, "pregnant|postpartum")
+            sets += 1
+        expected = _one_call_per_subset(model.engine, evidence)
+        counting = _CountingEngine(model.engine)
+        monkeypatch.setattr(model, "engine", counting)
+        with pytest.raises(ImpossibleEvidence) as exc:
+            model.posterior(evidence)
+        monkeypatch.undo()
+        assert str(exc.value) == f"the model holds this evidence impossible: {expected}"
+        assert len(counting.batches) <= 1  # every item and pair in one call (none when already known)
+    assert sets
+
+
+def test_an_impossible_row_with_a_set_of_states_is_named_as_query_names_it(model):
+    from popliteal.engine.inference import ImpossibleEvidence
+
+    frame = pd.DataFrame({"age": ["8", "8", "30"], "pregnancy": ["pregnant|postpartum", "", "no"],
+                          "pregnant_or_postpartum": ["", "yes", ""]})
+    out = batch.score_frame(model, frame)
+    for i in (0, 1):
+        with pytest.raises(ImpossibleEvidence) as exc:
+            model.posterior(row_evidence(frame.loc[i], frame.columns))
+        assert out.loc[i, "error"] == str(exc.value)
+    assert out.loc[2, "error"] is None
+
+
 def test_triage_rows_is_the_one_triage_seam_of_batch(model, monkeypatch):
     """Batch scoring triages through ``scoring.triage_rows`` only, once per distinct row."""
     from popliteal.clinic import scoring
@@ -608,7 +665,7 @@ def test_score_frame_keeps_any_index_and_every_row(model):
     assert len(batch.score_frame(model, frame.iloc[:0])) == 0
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=12))
 def test_dedupe_gives_each_row_its_own_answer_to_the_last_bit(model, pool, picks):
     """Scoring a frame with repeated rows equals scoring each row alone (hypothesis over repeats)."""

@@ -55,6 +55,7 @@ def _needs():
 @pytest.fixture()
 def jupyterlab(tmp_path):
     """A JupyterLab server on 127.0.0.1 serving a copy of the notebook; yields its base URL and token."""
+    _needs()  # skip, rather than fail, without the browser extra
     root = tmp_path / "notebooks"
     root.mkdir()
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)

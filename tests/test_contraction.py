@@ -17,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 from popliteal.network import structure
 from popliteal.engine.contraction import Plan
 from popliteal.engine.inference import PLAN_MIN_BATCH
+from budget import examples
 
 
 def random_likelihoods(draw_rng, names, n):
@@ -37,7 +38,7 @@ def random_likelihoods(draw_rng, names, n):
     return out
 
 
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(seed=st.integers(0, 2**32 - 1), size=st.integers(3, 14))
 def test_batch_plan_against_one_case_at_a_time(model, seed, size):
     rng = np.random.default_rng(seed)

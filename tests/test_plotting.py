@@ -20,11 +20,12 @@ from popliteal.present import figures as plotting
 from popliteal.network import structure
 from popliteal.engine.inference import ImpossibleEvidence
 from test_inference_exact import evidence_strategy
+from budget import examples
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FEW = settings(max_examples=8)
+FEW = settings(max_examples=examples(8))
 BINARY_RISKS = [n for n in structure.RISK_FACTORS if structure.BY_NAME[n].states == ("yes", "no")]
 
 

@@ -26,6 +26,7 @@ from popliteal.common import safeyaml
 from popliteal.network import structure
 from popliteal.cli.main import main
 from popliteal.network.priors import PriorsError, _load_node, _load_references
+from budget import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
@@ -49,7 +50,7 @@ def run_in_process(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(command=st.sampled_from(SAFE_COMMANDS), rest=st.lists(TOKENS, max_size=6))
 def test_cli_argument_fuzz_never_crashes(command, rest, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("fuzz")
@@ -77,7 +78,7 @@ NODE_KEYS = ["node", "kind", "rows", "leak", "causes", "baseline", "odds_ratios"
              "range", "source", "evidence", "locator", "reasoning", "parent", "probability", "value", "state"]
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(name=st.sampled_from(structure.NAMES),
        doc=st.dictionaries(st.sampled_from(NODE_KEYS), YAML_VALUES, max_size=6))
 def test_priors_loader_fuzz_rejects_garbage_with_file_and_field(name, doc):
@@ -152,3 +153,11 @@ def test_clean_install_of_the_wheel_outside_the_repository(tmp_path):
     where = subprocess.run([str(py), "-c", "import popliteal.network.priors as p; print(p.default_priors_dir())"],
                            cwd=elsewhere, env=env, capture_output=True, text=True)
     assert str(env_dir) in where.stdout, where.stdout
+
+
+def test_example_counts_keep_the_fast_profile_and_scale_with_the_thorough_one_as_conftest_registers():
+    fast, thorough = settings.get_profile("fast"), settings.get_profile("thorough")
+    assert [examples(n, fast) for n in (6, 15, 150)] == [6, 15, 150]
+    assert [examples(n, thorough) for n in (6, 15, 150)] == [75, 187, 1875]  # n * 500 // 40
+    assert examples(15, settings(max_examples=5)) == 15  # never fewer than the test asks for
+    assert examples(15) == examples(15, settings.default)

@@ -54,7 +54,7 @@ import numpy as np
 from ..network import structure
 from ..present.result import Result
 from ..engine.evidence import Evidence
-from ..engine.inference import Engine, Posterior, query, ratio
+from ..engine.inference import Engine, Posterior, query, rank, ratio
 from ..network.priors import LEVELS, RedFlag, TriagePolicy
 from .policy import reported, triage
 
@@ -124,15 +124,6 @@ def _ratio(weight: float | None) -> float | None:
 
 #: Largest natural log whose exp is a finite double.
 _MAX_LOG = math.log(np.finfo(float).max)
-
-
-def _leader(probs: np.ndarray) -> str:
-    """The leading target of a posterior vector (ties in structure order, as Posterior.ranking)."""
-    return structure.TARGETS[int(np.argmax(probs))]
-
-
-def _ranked(probs: np.ndarray) -> list[str]:
-    return [structure.TARGETS[i] for i in sorted(range(len(probs)), key=lambda i: (-probs[i], i))]
 
 
 def _state_text(evidence: Evidence, name: str) -> tuple[str, float | None]:
@@ -676,7 +667,7 @@ def explain(engine: Engine, evidence: Evidence, digest: str = "", top: int = 3, 
             spread = max(values.values()) - min(values.values())
             if spread <= 1e-9:
                 continue
-            flips = tuple(s for s, _, v in answers if _leader(v) != base_leader)
+            flips = tuple(s for s, _, v in answers if rank(v)[0] != base_leader)
             changes.append((spread, Change(q, values, {s: pa for s, pa, _ in answers}, flips)))
         changes.sort(key=lambda t: -t[0])
         causes.append(CauseExplanation(

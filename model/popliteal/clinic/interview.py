@@ -52,8 +52,8 @@ from typing import Any, Mapping, TextIO
 
 from ..network import structure
 from ..engine.evidence import Evidence, EvidenceError, age_to_group, from_mapping
-from .explain import NextQuestions, Question, _leader, next_questions
-from ..engine.inference import Posterior
+from .explain import NextQuestions, Question, next_questions
+from ..engine.inference import Posterior, rank
 from .policy import Assessment, triage
 
 
@@ -269,7 +269,7 @@ class Interview:
                 hypothetical = Posterior(evidence={**current.evidence, variable: state},
                                          probabilities=dict(zip(structure.TARGETS, map(float, post))),
                                          digest=current.digest)
-                if _leader(post) != leader or triage(hypothetical, policy).level != level:
+                if rank(post)[0] != leader or triage(hypothetical, policy).level != level:
                     open_answers.append((variable, state, p))
         red_flags = [q for q in nq.questions if q.red_flag]
         if not red_flags and not open_answers:

@@ -13,15 +13,13 @@ batched check per chunk. Reading and writing files is :mod:`popliteal.batch`.
 from __future__ import annotations
 
 import difflib
-import functools
-import itertools
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from ..engine.evidence import EvidenceError, from_mapping
-from ..engine.inference import IMPOSSIBLE, PLAN_MIN_BATCH
+from ..engine.inference import IMPOSSIBLE, batch_marginals, impossible_search
 from ..network import structure
 from .policy import triage_many
 
@@ -178,22 +176,6 @@ def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray
     return first, inverse
 
 
-def _marginals(engine, likelihoods: dict[str, np.ndarray], n: int):
-    """``engine.marginals`` for one chunk of ``n`` cases.
-
-    A chunk shorter than :data:`popliteal.engine.inference.PLAN_MIN_BATCH` is padded
-    with unobserved cases, so that every chunk runs the same compiled plan and
-    the output does not depend on the chunk size, to the last bit.
-    """
-    if n == 0:
-        return {t: np.empty((0, len(structure.BY_NAME[t].states))) for t in structure.TARGETS}, np.empty(0)
-    size = max(n, PLAN_MIN_BATCH)
-    if size > n:
-        likelihoods = {k: np.concatenate([v, np.ones((size - n, v.shape[1]))]) for k, v in likelihoods.items()}
-    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size)
-    return {t: m[:n] for t, m in marg.items()}, p_e[:n]
-
-
 def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, with_rules: bool = True):
     """Triage a chunk of cases: the one place where batch scoring triages.
 
@@ -236,71 +218,6 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, with
     patterns, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     named = [tuple(ids[chosen[i]]) or (policy.default.id,) for i in first]
     return levels, [named[k] for k in np.ravel(inverse)]
-
-
-class _Impossible:
-    """Names the items of impossible evidence, like :func:`popliteal.engine.inference.explain_impossible`.
-
-    The same answer (the first single item, else the first pair, in that
-    function's order, that the model holds impossible; else every item), but
-    for many rows at once: only hard items can be impossible (a likelihood in
-    (0, 1) never is), and each single item and pair is checked once per
-    engine, in one batched call for all rows of a chunk (for each row, only
-    those before the first one already known to be impossible).
-    """
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.zero: dict[tuple, bool] = {}
-
-    def _check(self, combos, names: tuple[str, ...]) -> None:
-        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
-        if not combos:
-            return
-        n = len(combos)
-        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
-        for i, combo in enumerate(combos):
-            for name, state in combo:
-                row = lik[name][i]
-                row[:] = 0.0
-                row[structure.BY_NAME[name].states.index(state)] = 1.0
-        _, p_e = _marginals(self.engine, lik, n)
-        for combo, p in zip(combos, p_e):
-            self.zero[combo] = not p > IMPOSSIBLE
-
-    def explain(self, rows: list[list[tuple[str, str]]], names: tuple[str, ...]) -> list[str]:
-        """For each row's items (``(variable, shown value)``, structure order), the clash in one line.
-
-        ``names`` are the variables the rows may observe: the checks run the
-        plan of that pattern, the one that scored the rows.
-        """
-        hards = [[(k, v) for k, v in items if ":" not in v] for items in rows]
-        unknown = []  # the combos not checked yet, up to each row's first one known to be impossible
-        for hard in hards:
-            for combo in _combos(hard):
-                zero = self.zero.get(combo)
-                if zero is None:
-                    unknown.append(combo)
-                elif zero:
-                    break
-        self._check(unknown, names)
-        out = []
-        for items, hard in zip(rows, hards):
-            found = next((c for c in _combos(hard) if self.zero[c]), None)
-            shown = found if found is not None else items
-            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
-        return out
-
-
-def _combos(hard: list[tuple[str, str]]):
-    """Each hard item alone, then each pair: the order in which ``explain_impossible`` tries them."""
-    yield from ((x,) for x in hard)
-    yield from itertools.combinations(hard, 2)
-
-
-@functools.lru_cache(maxsize=8)
-def _impossible_for(engine) -> _Impossible:
-    return _Impossible(engine)
 
 
 @dataclass
@@ -373,7 +290,7 @@ def _score_chunk(model, frame, lay: Layout, row_problems: Mapping[int, str] | No
     bad[list(problems)] = True
     good = np.flatnonzero(~bad)
     observed = lay.observed
-    marg, p_e = _marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
+    marg, p_e = batch_marginals(model.engine, {k: likelihoods[k][good] for k in observed}, len(good))
     probs_good = np.column_stack([
         np.clip(marg[t][:, structure.BY_NAME[t].states.index("yes")], 0.0, 1.0) for t in structure.TARGETS]) \
         if len(good) else np.empty((0, len(structure.TARGETS)))
@@ -382,7 +299,7 @@ def _score_chunk(model, frame, lay: Layout, row_problems: Mapping[int, str] | No
         rows = good[impossible]
         items = [[(name, shown[name][i]) for name in structure.NAMES if name in shown and shown[name][i]]
                  for i in rows]
-        for i, text in zip(rows.tolist(), _impossible_for(model.engine).explain(items, observed)):
+        for i, text in zip(rows.tolist(), impossible_search(model.engine).explain(items, observed)):
             problems.setdefault(i, []).append(f"the model holds this evidence impossible: {text}")
     possible = good[~impossible]
     extra = len(row_problems) if row_problems else 0

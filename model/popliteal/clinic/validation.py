@@ -28,7 +28,7 @@ import numpy as np
 
 from ..network import structure
 from ..engine.evidence import EvidenceError, from_mapping
-from ..engine.inference import Engine, Posterior
+from ..engine.inference import Engine, Posterior, rank
 from ..network.priors import LEVELS
 from .policy import holds
 
@@ -112,8 +112,7 @@ def differential(posterior: Posterior) -> list[tuple[str, float]]:
     p = dict(posterior.probabilities)
     score = dict(p)
     score["dvt"] = max(p["dvt"] - p["pulmonary_embolism"], 0.0)
-    order = {n: i for i, n in enumerate(structure.TARGETS)}
-    return sorted(score.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+    return [(name, score[name]) for name in rank(score)]
 
 
 @dataclass(frozen=True)

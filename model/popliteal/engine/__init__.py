@@ -5,5 +5,5 @@ Owns ``evidence`` (parsing and validating what is known about a patient), ``cont
 :class:`~popliteal.engine.inference.Posterior` result), ``marginals`` (every variable's
 marginal) and ``sampling`` (patients drawn from the network). It may import
 :mod:`popliteal.common`, :mod:`popliteal.network` and :mod:`popliteal.present`; never
-pgmpy or matplotlib at import time.
+pgmpy or matplotlib (tests/test_architecture.py checks it, inside functions too).
 """

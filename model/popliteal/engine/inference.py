@@ -23,16 +23,18 @@ This module never imports pgmpy or matplotlib.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..network import structure
 from ..present.result import Result
-from .evidence import Evidence, EvidenceError
+from .evidence import Evidence, EvidenceError, from_mapping
 
 #: ``P(evidence)`` at or below this is impossible. Only an exact zero is: a positive
 #: probability too small for a double is reported as the smallest positive double
@@ -301,30 +303,138 @@ def ratio(p_num: np.ndarray, log_num: np.ndarray, p_den: float, log_den: float) 
         return np.where(plain, p_num / (p_den if p_den > 0 else 1.0), np.exp(np.asarray(log_num) - log_den))
 
 
+def batch_marginals(engine: Engine, likelihoods: Mapping[str, np.ndarray], n: int):
+    """``engine.marginals`` of every target for ``n`` cases, padded to :data:`PLAN_MIN_BATCH`.
+
+    The padding (unobserved cases) makes every batch run the compiled plan of its
+    pattern, so that an answer does not depend on the batch size, to the last bit.
+    """
+    if n == 0:
+        return {t: np.empty((0, len(structure.BY_NAME[t].states))) for t in structure.TARGETS}, np.empty(0)
+    size = max(n, PLAN_MIN_BATCH)
+    if size > n:
+        likelihoods = {k: np.concatenate([v, np.ones((size - n, v.shape[1]))]) for k, v in likelihoods.items()}
+    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size)
+    return {t: m[:n] for t, m in marg.items()}, p_e[:n]
+
+
+class ImpossibleSearch:
+    """Names the smallest part of impossible evidence, for one case or many, in one engine call.
+
+    The first item, else the first pair (items in structure order), that the model holds
+    impossible; else every item. Only items whose likelihood has a zero can be impossible
+    (a likelihood in (0, 1) never is), and each item and pair is checked once per engine,
+    for all cases at once (for each case, only those before the first one already known
+    to be impossible).
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.zero: dict[tuple, bool] = {}
+        self._likelihood: dict[tuple[str, str], np.ndarray | None] = {}
+
+    def _vector(self, name: str, value: str) -> np.ndarray | None:
+        """The likelihood of one item (``value`` as the contract writes it), None when it has no zero."""
+        if ":" in value and float(value.rpartition(":")[2]) < 1.0:
+            return None  # soft: positive on every state
+        key = (name, value)
+        if key not in self._likelihood:
+            lik = from_mapping({name: value}).likelihoods()[name]
+            self._likelihood[key] = lik if np.any(lik == 0.0) else None
+        return self._likelihood[key]
+
+    def _check(self, combos, names: tuple[str, ...]) -> None:
+        combos = [c for c in dict.fromkeys(combos) if c not in self.zero]
+        if not combos:
+            return
+        n = len(combos)
+        lik = {name: np.ones((n, len(structure.BY_NAME[name].states))) for name in names}
+        for i, combo in enumerate(combos):
+            for name, value in combo:
+                lik[name][i] = self._vector(name, value)
+        _, p_e = batch_marginals(self.engine, lik, n)
+        for combo, p in zip(combos, p_e):
+            self.zero[combo] = not p > IMPOSSIBLE
+
+    def explain(self, rows: Sequence[Sequence[tuple[str, str]]], names: Sequence[str] | None = None) -> list[str]:
+        """For each case's items (``(variable, value)``, structure order), the clash in one line.
+
+        ``names`` are the variables the cases may observe (the plan of that pattern is
+        run; by default the variables of the items that can clash).
+        """
+        clashing = [[(k, v) for k, v in items if self._vector(k, v) is not None] for items in rows]
+        if names is None:
+            used = {k for items in clashing for k, _ in items}
+            names = tuple(n for n in structure.NAMES if n in used)
+        unknown = []  # the combos not checked yet, up to each case's first one known to be impossible
+        for items in clashing:
+            for combo in _combos(items):
+                zero = self.zero.get(combo)
+                if zero is None:
+                    unknown.append(combo)
+                elif zero:
+                    break
+        self._check(unknown, tuple(names))
+        out = []
+        for items, hard in zip(rows, clashing):
+            found = next((c for c in _combos(hard) if self.zero[c]), None)
+            shown = found if found is not None else items
+            out.append((" with " if found is not None else ", ").join(f"{k}={v}" for k, v in shown))
+        return out
+
+
+def _combos(items: Sequence[tuple[str, str]]):
+    """Each item alone, then each pair: the order in which impossible evidence is searched."""
+    yield from ((x,) for x in items)
+    yield from itertools.combinations(items, 2)
+
+
+@functools.lru_cache(maxsize=8)
+def impossible_search(engine: Engine) -> ImpossibleSearch:
+    """The :class:`ImpossibleSearch` of ``engine`` (its checks are kept)."""
+    return ImpossibleSearch(engine)
+
+
 def explain_impossible(engine: Engine, evidence: Evidence) -> str:
-    """Name the smallest part of the evidence that the model holds impossible."""
-    items = list(evidence.as_dict().items())
-    for size in (1, 2):
-        for combo in itertools.combinations(items, size):
-            sub = Evidence({k: v for k, v in combo if ":" not in v},
-                           {k: evidence.soft[k] for k, v in combo if ":" in v})
-            _, p_e = engine.marginals(sub.likelihoods(), ("age_group",))
-            if p_e[0] <= IMPOSSIBLE:
-                return " with ".join(f"{k}={v}" for k, v in combo)
-    return ", ".join(f"{k}={v}" for k, v in items)
+    """Name the smallest part of the evidence that the model holds impossible (one engine call)."""
+    return impossible_search(engine).explain([list(evidence.as_dict().items())])[0]
+
+
+_TARGET_ORDER = {n: i for i, n in enumerate(structure.TARGETS)}
+
+
+def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
+    """Targets most probable first, ties in structure order: the one ranking of every result.
+
+    Parameters
+    ----------
+    probabilities : mapping of str to float, or sequence of float
+        ``{target: probability}``, or one probability per target in ``structure.TARGETS`` order.
+    """
+    if not isinstance(probabilities, Mapping):
+        values = list(probabilities)
+        if len(values) != len(structure.TARGETS):
+            raise ValueError(f"rank: {len(values)} probabilities for {len(structure.TARGETS)} targets")
+        probabilities = dict(zip(structure.TARGETS, values))
+    return sorted(probabilities, key=lambda n: (-probabilities[n], _TARGET_ORDER[n]))
+
+
+#: The fields of :class:`Posterior` held as read-only mappings.
+_MAPPINGS = ("evidence", "probabilities", "intervals", "incidental")
 
 
 @dataclass(frozen=True)
 class Posterior(Result):
     """The answer to one query: ``P(cause = yes | evidence)`` for every cause.
 
-    A plain, self-describing object that tables, plots and JSON all read.
+    A plain, self-describing object that tables, plots and JSON all read. Its mappings are
+    read-only copies (``types.MappingProxyType``); :meth:`to_dict` gives plain dicts.
 
     Attributes
     ----------
-    evidence : dict
+    evidence : mapping
         The evidence as given (``{variable: state}``; soft evidence as ``"yes:0.7"``).
-    probabilities : dict
+    probabilities : mapping
         ``{cause: P(cause = yes | evidence)}`` for every cause and complication.
     digest : str
         Digest of the priors folder the numbers come from.
@@ -333,7 +443,7 @@ class Posterior(Result):
         at least :data:`TINY` when the evidence is possible.
     log_p_evidence : float or None
         Its natural logarithm, exact even below :data:`TINY` (None: ``log(p_evidence)``).
-    incidental : dict
+    incidental : mapping
         ``{condition: P(present but not causing this pain | evidence)}`` for the conditions of
         :data:`popliteal.network.structure.INCIDENTAL` (a degenerative tear, an asymptomatic cyst): what an
         MRI or ultrasound would probably show without it being the cause. Never ranked or triaged.
@@ -347,6 +457,19 @@ class Posterior(Result):
     incidental: dict[str, float] = field(default_factory=dict)
     log_p_evidence: float | None = field(default=None, compare=False)
 
+    def __post_init__(self):
+        # read-only copies: a frozen result whose numbers can change would disagree with its cached frame
+        for name in _MAPPINGS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    def __reduce__(self):
+        """Pickle and copy through plain dicts (a ``mappingproxy`` pickles not)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update({name: dict(fields[name]) for name in _MAPPINGS if fields[name] is not None})
+        return functools.partial(type(self), **fields), ()
+
     @property
     def log_evidence(self) -> float:
         """``log P(evidence)``, exact even when ``P(evidence)`` is below the smallest double."""
@@ -356,9 +479,8 @@ class Posterior(Result):
 
     @property
     def ranking(self) -> list[str]:
-        """Causes and complications, most probable first (ties in structure order)."""
-        order = {n: i for i, n in enumerate(structure.TARGETS)}
-        return sorted(self.probabilities, key=lambda n: (-self.probabilities[n], order[n]))
+        """Causes and complications, most probable first (ties in structure order, see :func:`rank`)."""
+        return rank(self.probabilities)
 
     @functools.cached_property
     def frame(self):
@@ -366,9 +488,9 @@ class Posterior(Result):
         import pandas as pd
 
         rows = []
-        for rank, name in enumerate(self.ranking, start=1):
+        for place, name in enumerate(self.ranking, start=1):
             var = structure.BY_NAME[name]
-            row = {"cause": name, "kind": var.kind, "probability": self.probabilities[name], "rank": rank,
+            row = {"cause": name, "kind": var.kind, "probability": self.probabilities[name], "rank": place,
                    "meaning": var.meaning}
             if self.intervals is not None:
                 row["low"], row["high"] = self.intervals[name]
