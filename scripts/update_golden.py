@@ -30,7 +30,7 @@ def compute(model=None) -> dict:
     for name, evidence in scenarios.items():
         result = model.query(evidence or {})
         out[name] = {
-            "evidence": result.evidence,
+            "evidence": dict(result.evidence),
             "posteriors": {k: round(v, 12) for k, v in result.probabilities.items()},
             "triage": result.triage.level,
         }

@@ -70,3 +70,14 @@ def test_a_lump_behind_an_adult_knee_gets_the_aneurysm_safety_net(model):
     lump = model.query({"age_group": "over_60", "sex": "male", "smoking": "yes", "popliteal_swelling": "yes"})
     assert "lump_pulsates" in lump.advice_ids
     assert "lump_pulsates" not in model.query({"age_group": "child", "popliteal_swelling": "yes"}).advice_ids
+
+
+def test_childrens_bone_and_joint_guideline_says_fever_with_leg_pain_is_seen_today(model):
+    """Children's Health Queensland: 'Classical presentation is with fever and limb or joint pain'; urgent."""
+    for age in ("child", "adolescent"):
+        febrile = model.query({"age_group": age, "fever": "yes"})
+        assert febrile.triage.level == "urgent" and "child_fever_today" in febrile.advice_ids, age
+    assert "child_fever" not in model.query({"age_group": "adult", "fever": "yes"}).triage.rules
+    # the interview asks it: a yes would send the child the same day
+    nq = model.next_questions({"age_group": "child", "night_pain_both_legs": "yes"})
+    assert "fever" in {q.variable for q in nq.questions if q.red_flag}
