@@ -189,17 +189,7 @@ def _priors_copy(tmp_path):
      "red_flag_questions[4].after.recent_trauma: recent_trauma has no state 'maybe'"),
     (lambda d: d["red_flag_questions"][0].pop("screens_for"), "red_flag_questions[0]: needs screens_for"),
     (lambda d: d["red_flag_questions"][0].pop("source"), "red_flag_questions[0].source: missing"),
-])
-def test_red_flag_threshold_is_validated(tmp_path, mutate, fragment):
-    folder = _priors_copy(tmp_path)
-    doc = yaml.safe_load((folder / "triage.yaml").read_text())
-    mutate(doc)
-    (folder / "triage.yaml").write_text(safeyaml.dump(doc, sort_keys=False))
-    with pytest.raises(PriorsError, match=re.escape(fragment)):
-        load_priors(folder)
-
-
-@pytest.mark.parametrize("mutate, fragment", [
+    # the triage line's words and the incidental display (2026-11-30)
     (lambda d: d.pop("levels"), "triage.yaml: levels: missing"),
     (lambda d: d["levels"]["words"].pop("urgent"), "levels.words.urgent: missing"),
     (lambda d: d["levels"]["words"].update(soon="see a doctor soon"), "levels.words.soon: unknown field"),
@@ -208,9 +198,9 @@ def test_red_flag_threshold_is_validated(tmp_path, mutate, fragment):
     (lambda d: d.pop("incidental"), "triage.yaml: incidental: missing"),
     (lambda d: d["incidental"].update(shown_from=2), "incidental.shown_from: must be a probability"),
     (lambda d: d["incidental"].update(heading=""), "incidental.heading: must be a non-empty text"),
-    (lambda d: d["incidental"].pop("reasoning"), "incidental"),
+    (lambda d: d["incidental"].pop("reasoning"), "incidental.reasoning: missing (required for an estimate)"),
 ])
-def test_level_words_and_incidental_display_are_validated(tmp_path, mutate, fragment):
+def test_triage_yaml_sections_are_validated(tmp_path, mutate, fragment):
     folder = _priors_copy(tmp_path)
     doc = yaml.safe_load((folder / "triage.yaml").read_text())
     mutate(doc)
