@@ -42,11 +42,9 @@ def test_parse_yes_no_answers(text, expected):
     assert parse_answer("calf_swelling", text) == expected
 
 
-def test_unsure_about_a_history_is_no_information_but_about_a_sign_a_weak_yes():
-    """A weak "yes" to a fall nobody remembers would bring injury advice; to a swollen calf it is the safe side."""
-    assert parse_answer("recent_trauma", "unsure") == ("skip", None)
-    assert parse_answer("cancer", "not sure") == ("skip", None)
-    assert parse_answer("recent_trauma", "yes?") == ("answer", f"yes:{UNSURE_LIKELIHOOD:g}")
+def test_unsure_is_a_weak_yes_for_a_history_too():
+    """An older patient unsure about a fall keeps the fracture rule (Ottawa); a skip would lose it."""
+    assert parse_answer("recent_trauma", "unsure") == ("answer", f"yes:{UNSURE_LIKELIHOOD:g}")
     assert parse_answer("calf_swelling", "unsure") == ("answer", f"yes:{UNSURE_LIKELIHOOD:g}")
 
 

@@ -65,7 +65,8 @@ ASKABLE: tuple[str, ...] = tuple(n for n in structure.NAMES
                                  if structure.BY_NAME[n].kind in (structure.RISK_FACTOR, structure.FINDING))
 
 #: A question whose expected reduction of uncertainty is below this many bits is not worth
-#: asking (listed by ``next`` as such, never asked by the interview unless it is a red flag).
+#: asking (listed by ``next`` as such, never asked by the interview), unless it is a red flag or
+#: one of its answers would change the triage level.
 MIN_INFORMATION = 1e-3
 
 #: Evidence conflicts when Jensen's measure exceeds this (natural log): the pieces are jointly
@@ -385,9 +386,9 @@ def _escalation_reason(question: str, after: dict, level: str) -> str | None:
     before the picture counts as settled, however unlikely that answer is (a triager screens the
     warning signs of the rules, not only the probable ones).
     """
-    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    urgency = {lv: i for i, lv in enumerate(LEVELS)}  # 0 is the most urgent
     raised = [f"{question}={state} would make it {t.level} ({', '.join(t.rules)})" for state, t in after.items()
-              if t.level in SAME_DAY and rank[t.level] < rank[level]]
+              if t.level in SAME_DAY and urgency[t.level] < urgency[level]]
     return f"red flag: {'; '.join(raised)}" if raised else None
 
 

@@ -17,11 +17,10 @@ a state name, for ``age_group`` and ``sex``; for ``age_group`` also an age in ye
     :data:`UNSURE_LIKELIHOOD`) = 2.3 times likelier if the state is true than
     if it is not (a sure answer is ``:1``; ``:0.5`` would carry no information);
 ``unsure`` (``not sure``, ``maybe``)
-    for a sign or symptom, the same as ``yes?``: someone who cannot rule a sign out
-    has usually noticed something like it, and for the red-flag questions a weak
-    positive is the safe side. For a risk factor (a fall, cancer, known osteoarthritis)
-    it is a skip: a history the patient does not know is no information, and a weak
-    "yes" would bring advice about an injury nobody reported. Only for yes/no questions;
+    the same as ``yes?``: someone who cannot rule a sign out has usually noticed
+    something like it, and for the red-flag questions a weak positive is the safe
+    side. That holds for a history too: an older patient unsure whether the knee was
+    hurt in a fall still gets the fracture rule (a skip would lose it). Only for yes/no questions;
 ``yes`` to ``pregnancy``
     pregnant or postpartum (``pregnancy=pregnant|postpartum``), as ``pregnant_or_postpartum=yes``;
 ``skip``
@@ -80,8 +79,7 @@ STOP_REASONS = {
 
 _YES = {"yes", "y"}
 _NO = {"no", "n"}
-_UNSURE = {"unsure", "not sure", "maybe", "?"}
-_LEAN_YES = {"yes?", "probably", "probably yes"} | _UNSURE
+_LEAN_YES = {"yes?", "probably", "probably yes", "unsure", "not sure", "maybe", "?"}
 _LEAN_NO = {"no?", "probably no", "probably not"}
 _SKIP = {"skip", "s", "don't know", "dont know", "pass"}
 _BACK = {"back", "b", "undo"}
@@ -125,15 +123,12 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
         return "back", None
     if word in _QUIT:
         return "quit", None
-    var = structure.BY_NAME[variable]
-    states = var.states
+    states = structure.BY_NAME[variable].states
     if states == structure.YES_NO:
         if word in _YES:
             return "answer", "yes"
         if word in _NO:
             return "answer", "no"
-        if word in _UNSURE and var.kind == structure.RISK_FACTOR:
-            return "skip", None  # a history the patient does not know is no information, not a weak yes
         if word in _LEAN_YES:
             return "answer", f"yes:{UNSURE_LIKELIHOOD:g}"
         if word in _LEAN_NO:
