@@ -258,6 +258,9 @@ class NextQuestions(Result):
     entropy: float
     red_flag_threshold: float
     whatif: WhatIf = field(repr=False, compare=False)
+    #: The triage level now, and the level each answer of each unasked question would bring.
+    level: str = ""
+    levels_after: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def evidence(self) -> dict[str, str]:
@@ -429,11 +432,13 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     flags = {f.question: f for f in policy.red_flags}
     level = triage(posterior, policy).level
     flagged, plain, idle = [], [], []
+    levels_after = {}
     for q in candidates:
         answers = wi.answers(q)
         expected = sum(p * float(binary_entropy(post).sum()) for _, p, post in answers)
         score = max(h_base - expected, 0.0) if answers else 0.0
         after = _triage_after(q, answers, posterior, policy)
+        levels_after[q] = {state: t.level for state, t in after.items()}
         reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
                   or _escalation_reason(q, after, level))
         text = rationale(q, answers)
@@ -449,7 +454,7 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     key = lambda q: (-q.score, order[q.variable])  # noqa: E731
     ranked = tuple(sorted(flagged, key=key) + sorted(plain, key=key))
     return NextQuestions(posterior=posterior, questions=ranked, not_worth_asking=tuple(idle), entropy=h_base,
-                         red_flag_threshold=threshold, whatif=wi)
+                         red_flag_threshold=threshold, whatif=wi, level=level, levels_after=levels_after)
 
 
 # --------------------------------------------------------------------------------------------

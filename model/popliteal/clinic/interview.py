@@ -52,8 +52,8 @@ from typing import Any, Mapping, TextIO
 from ..network import structure
 from ..engine.evidence import Evidence, EvidenceError, age_to_group, from_mapping
 from .explain import NextQuestions, Question, next_questions
-from ..engine.inference import Posterior, rank
-from .policy import Assessment, triage
+from ..engine.inference import rank
+from .policy import Assessment
 
 
 #: Likelihood of a leaning answer (``yes?``, ``no?``, ``unsure``): ``P(report | state) = 0.7``,
@@ -254,17 +254,13 @@ class Interview:
         evidence = self.evidence
         policy = self.model.priors.triage
         nq = next_questions(self.model.engine, evidence, policy, self.model.digest, exclude=self.skipped)
-        current = nq.posterior
-        leader, level = current.ranking[0], triage(current, policy).level
+        leader = nq.posterior.ranking[0]
         open_answers = []
         for variable in nq.whatif.variables:
             for state, p, post in nq.whatif.answers(variable):
                 if p < self.settle_probability:
                     continue
-                hypothetical = Posterior(evidence={**current.evidence, variable: state},
-                                         probabilities=dict(zip(structure.TARGETS, map(float, post))),
-                                         digest=current.digest)
-                if rank(post)[0] != leader or triage(hypothetical, policy).level != level:
+                if rank(post)[0] != leader or nq.levels_after[variable][state] != nq.level:
                     open_answers.append((variable, state, p))
         red_flags = [q for q in nq.questions if q.red_flag]
         if not red_flags and not open_answers:
