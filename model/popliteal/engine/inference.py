@@ -401,10 +401,16 @@ def explain_impossible(engine: Engine, evidence: Evidence) -> str:
 
 
 _TARGET_ORDER = {n: i for i, n in enumerate(structure.TARGETS)}
+#: Decimals to which :func:`rank` compares probabilities (rounding noise of about 1e-16 is not an order).
+RANK_DECIMALS = 12
 
 
 def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
     """Targets most probable first, ties in structure order: the one ranking of every result.
+
+    Probabilities are compared to :data:`RANK_DECIMALS` decimals, so that two causes with the same
+    tables (hamstring and popliteus tendinopathy in a child) rank the same way whichever path, one
+    case or a batch, computed them to the last bit.
 
     Parameters
     ----------
@@ -416,7 +422,7 @@ def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
         if len(values) != len(structure.TARGETS):
             raise ValueError(f"rank: {len(values)} probabilities for {len(structure.TARGETS)} targets")
         probabilities = dict(zip(structure.TARGETS, values))
-    return sorted(probabilities, key=lambda n: (-probabilities[n], _TARGET_ORDER[n]))
+    return sorted(probabilities, key=lambda n: (-round(probabilities[n], RANK_DECIMALS), _TARGET_ORDER[n]))
 
 
 #: The fields of :class:`Posterior` held as read-only mappings.

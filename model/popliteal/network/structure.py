@@ -160,7 +160,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("pain_after_walking", FINDING, "pain after long walking or running",
        ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain")),
     _v("pain_after_exercise", FINDING, "pain during or after sports",
-       ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear")),
+       ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear", "ligament_injury")),
     # Added to the contract (2026-11-30): the reference texts' one presenting feature of popliteus
     # tendinopathy (pain running downhill), asked together with going down stairs (OA pain).
     _v("pain_downhill", FINDING, "pain walking or running downhill, or going down stairs",
@@ -185,7 +185,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("unable_to_bear_weight", FINDING,
        "unable to bear weight: cannot take four steps (the Ottawa knee rule)",
        ("epiphysiolysis", "ligament_injury", "meniscus_tear", "bakers_cyst_rupture", "other_calf_condition",
-        "growing_pains")),
+        "recent_trauma", "growing_pains")),
     _v("breathlessness", FINDING,
        "new shortness of breath or chest pain since the leg or knee pain began", ("pulmonary_embolism",)),
     # Added to the contract (2026-11-30): the first question a triager asks about a hot, swollen or
