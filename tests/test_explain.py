@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -194,8 +195,12 @@ def test_a_question_whose_answer_would_send_the_patient_the_same_day_is_asked_fi
     flagged = {q.variable: q for q in nq.questions if q.red_flag}
     assert "redness_warmth" in flagged and "hot_swollen_knee" in flagged["redness_warmth"].rationale
     assert model.query({**ev, "redness_warmth": "yes"}).triage.level == "urgent"
-    for q in flagged.values():  # each flag is an answer that really raises the level to a same-day one
-        if "would make it" in q.rationale:
+    for q in flagged.values():  # each flag is an answer (or two) that really raises the level to a same-day one
+        pair = re.search(r"red flag: (\w+)=(\w+) with (\w+)=(\w+) would make it", q.rationale)
+        if pair:
+            assert pair[1] == q.variable
+            assert model.query({**ev, pair[1]: pair[2], pair[3]: pair[4]}).triage.level in ("urgent", "emergency")
+        elif "would make it" in q.rationale:
             assert any(model.query({**ev, q.variable: s}).triage.level in ("urgent", "emergency")
                        for s in q.answers)
     limp = {"age_group": "adult", "sex": "female", "limping": "yes", "recent_trauma": "no"}
@@ -347,3 +352,24 @@ def test_what_if_rows_sum_to_the_current_posterior(model):
         answers = nq.whatif.answers(var)
         total = sum(p * post for _, p, post in answers)
         assert total == pytest.approx(base, abs=1e-10), var
+
+
+def test_a_rule_that_needs_two_answers_is_screened_before_the_interview_settles(model):
+    """A same-day rule that needs two answers not yet given (a swollen knee that is also red or warm) makes
+    both questions red flags, so the interview cannot settle before asking them (interview replay of the
+    independent vignette epi-22, 2026-12-01: a 6-year-old with a hot swollen knee, settled at 'doctor')."""
+    ev = {"age_group": "child", "recent_trauma": "no"}
+    assert model.query(ev).triage.level == "doctor"
+    flagged = {q.variable: q.rationale for q in model.next_questions(ev).questions if q.red_flag}
+    assert "knee_effusion" in flagged and "redness_warmth" in flagged
+    assert "with redness_warmth=yes would make it urgent (hot_swollen_knee)" in flagged["knee_effusion"]
+    assert model.query({**ev, "knee_effusion": "yes", "redness_warmth": "yes"}).triage.level == "urgent"
+    # once one half is denied, the other is no longer a two-answer red flag for that rule
+    denied = model.next_questions({**ev, "knee_effusion": "no"})
+    assert not any("(hot_swollen_knee)" in q.rationale for q in denied.questions if q.variable == "redness_warmth")
+    # the replay: the interview asks until the same-day rule fires
+    full = {**ev, "sex": "male", "knee_effusion": "yes", "redness_warmth": "yes"}
+    iv = model.interview()
+    while (status := iv.status()).reason is None:
+        iv.answer(status.question.variable, full.get(status.question.variable, "skip"))
+    assert iv.assessment().triage.level == "urgent"

@@ -55,8 +55,8 @@ from ..network import structure
 from ..present.result import Result
 from ..engine.evidence import Evidence
 from ..engine.inference import Engine, Posterior, query, rank, ratio
-from ..network.priors import LEVELS, RedFlag, TriagePolicy
-from .policy import reported, triage
+from ..network.priors import LEVELS, POSTERIOR_CONDITIONS, RedFlag, Rule, TriagePolicy
+from .policy import holds, reported, triage
 
 
 #: Variables one can ask about: every risk factor and finding (causes are never observed, and
@@ -395,6 +395,44 @@ def _escalation_reason(question: str, after: dict, level: str) -> str | None:
     return f"red flag: {'; '.join(raised)}" if raised else None
 
 
+def _answer_rules(policy: TriagePolicy) -> tuple[Rule, ...]:
+    """The same-day rules that look only at the answers (no posterior condition, no leading cause)."""
+    return tuple(r for r in policy.rules if r.level in SAME_DAY
+                 and all(c.kind not in POSTERIOR_CONDITIONS and c.kind != "leading" for c in r.when))
+
+
+def _two_answer_reason(question: str, evidence: dict[str, str], level: str, policy: TriagePolicy,
+                       open_questions: set[str]) -> str | None:
+    """Why ``question`` is a red flag because, with one more answer, it would send the patient the same day.
+
+    Some same-day rules need two answers the patient has not given yet (a swollen knee that is also
+    red or warm, ``hot_swollen_knee``; a fever with a swollen knee or a limp): no single answer
+    raises the level, so :func:`_escalation_reason` does not see them, and an interview could settle
+    before asking either. A question counts when one of its answers, together with one answer to
+    another open question, makes such a rule fire; only rules that look at the answers alone are
+    checked, so this is exact without computing a posterior.
+    """
+    urgency = {lv: i for i, lv in enumerate(LEVELS)}
+    soft = policy.soft_evidence_threshold
+    fires = lambda rule, ev: all(holds(c, {}, ev, "", soft) for c in rule.when)  # noqa: E731
+    for rule in _answer_rules(policy):
+        if urgency[rule.level] >= urgency[level]:
+            continue
+        partners = {n for c in rule.when if c.kind in ("evidence", "evidence_any") for n, _ in c.items}
+        if question not in partners:
+            continue
+        for state in structure.BY_NAME[question].states:
+            first = {**evidence, question: state}
+            if fires(rule, first):
+                continue  # one answer is enough: _escalation_reason names it
+            for other in sorted(partners & open_questions - {question}):
+                for other_state in structure.BY_NAME[other].states:
+                    if fires(rule, {**first, other: other_state}):
+                        return (f"red flag: {question}={state} with {other}={other_state} would make it "
+                                f"{rule.level} ({rule.id})")
+    return None
+
+
 def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, digest: str = "",
                    exclude: Iterable[str] = ()) -> NextQuestions:
     """Unobserved findings and risk factors, ranked by expected information about the causes.
@@ -426,6 +464,7 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     posterior = query(engine, evidence, digest)
     exclude = set(exclude)
     candidates = [n for n in ASKABLE if n not in evidence.names and n not in exclude]
+    open_questions = set(candidates)
     wi = what_if(engine, evidence, candidates)
     h_base = float(binary_entropy(wi.base).sum())
     threshold = policy.red_flag_threshold
@@ -440,7 +479,8 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
         after = _triage_after(q, answers, posterior, policy)
         levels_after[q] = {state: t.level for state, t in after.items()}
         reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
-                  or _escalation_reason(q, after, level))
+                  or _escalation_reason(q, after, level)
+                  or _two_answer_reason(q, dict(posterior.evidence), level, policy, open_questions))
         text = rationale(q, answers)
         question = Question(q, score, f"{reason}; {text}" if reason else text, reason is not None,
                             {s: p for s, p, _ in answers})
