@@ -41,7 +41,7 @@ WELLS = ROOT / "tests" / "data" / "wells_calibration.yaml"
 BASELINE = ROOT / "tests" / "data" / "validation_baseline.json"
 MISS_REASONS = ROOT / "tests" / "data" / "miss_reasons.yaml"
 COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "published cases, 2026-11",
-                 "published-2026-12": "published cases, 2026-12"}
+                 "published-2026-12": "published cases, 2026-12", "published-2026-12b": "published cases, 2026-12b"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
@@ -128,10 +128,11 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Three "
-        "cohorts: the in-house cases written with the first network (2026-11), and two sets of cases written "
-        "from published case reports and case-based teaching material (`cohort: published-2026-11` and "
-        "`published-2026-12`, the second by an independent tester on 2026-12-01), encoded from the "
+        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Four "
+        "cohorts: the in-house cases written with the first network (2026-11), and three sets of cases written "
+        "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
+        "`published-2026-12` and `published-2026-12b`, the last two by independent testers on 2026-12-01), "
+        "encoded from the "
         "presentation only and committed before the model was run on them (the git history shows it). The "
         "2026-12 cases met the model as it was at that commit; changes made after reading their misses are "
         "named in `why`, and a case they then fixed no longer counts as unseen. The leading diagnosis is the most specific one (a DVT without embolism scores "

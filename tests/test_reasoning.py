@@ -201,12 +201,18 @@ def test_advice_never_contradicts_its_triage_level(simulated):
             assert not set(ids) & set(WAIT), (evidence, ids)
         assert ids[-1] == {"emergency": "safety_net_today", "urgent": "safety_net_today",
                            "doctor": "safety_net_doctor", "self_care": "safety_net_wait"}[level]
-        if level == "emergency":
-            assert "call_emergency_pe" in ids
+        if level == "emergency":  # the emergency text of every emergency rule that fired
+            rules = set(result.triage.rules)
+            assert rules <= {"pe_symptomatic", "pe_probable", "knee_dislocated"}, rules
+            if rules & {"pe_symptomatic", "pe_probable"}:
+                assert "call_emergency_pe" in ids
+            if "knee_dislocated" in rules:
+                assert "dislocation_emergency" in ids
         if level == "urgent" and {"dvt_probable", "calf_sign", "dvt_likely"} & set(result.triage.rules):
             assert "dvt_see_today" in ids
         if level == "emergency":  # one instruction: no "see a doctor today" beside "call emergency services"
             assert not {"dvt_see_today", "osteoarthritis_care", "bakers_cyst_cause", "calf_mimic_doctor"} & set(ids)
+            assert not {i for i in ids if i.endswith("_today") and i != "safety_net_today"}, (evidence, ids)
         if level in ("urgent", "emergency"):  # no reassurance beside a same-day level
             assert not {"bakers_cyst_cause", "child_after_fall", "child_limp_doctor"} & set(ids), (evidence, ids)
         if "growing_pains_reassure" in ids:

@@ -175,6 +175,10 @@ VARIABLES: tuple[Variable, ...] = (
     _v("knee_stuck", FINDING,
        "the knee is stuck and cannot be fully straightened (true locking, a mechanical block)",
        ("meniscus_tear", "ligament_injury", "epiphysiolysis", "osteoarthritis_pain")),
+    # Added 2026-12-01: a knee that was dislocated (and perhaps went back in) is an emergency for its artery.
+    _v("knee_dislocation", FINDING,
+       "after an injury the knee joint itself (not only the kneecap) was visibly out of place or deformed, "
+       "even if it went back in by itself", ("ligament_injury", "epiphysiolysis")),
     _v("rapid_swelling", FINDING,
        "the knee swelled up within a few hours of an injury (bleeding into the joint)",
        ("recent_trauma", "ligament_injury", "meniscus_tear", "epiphysiolysis")),
