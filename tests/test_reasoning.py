@@ -129,6 +129,36 @@ def test_ottawa_knee_rule_after_trauma(policy):
     assert triage(cannot_walk, policy).level == "urgent"
 
 
+def test_an_adolescent_after_an_injury_is_seen_the_same_day_until_weight_bearing_is_known(policy):
+    """Bulloch 2003: 9.3% of knee injuries aged 2-16 have a fracture and the Ottawa rule needs its
+    weight-bearing item; under 12 the Pittsburgh rule asks for an X-ray after any fall (2026-12-01: three
+    independent adolescent cases were sent to a doctor within days)."""
+    injured = {"age_group": "adolescent", "recent_trauma": "yes"}
+    unknown = assess(posterior(injured, ligament_injury=0.25, epiphysiolysis=0.025), policy)
+    assert unknown.triage.rules == ("adolescent_injury_weight_bearing_unknown",)
+    assert unknown.triage.level == "urgent" and "adolescent_injury_today" in unknown.advice_ids
+    walks = posterior({**injured, "unable_to_bear_weight": "no"}, ligament_injury=0.25, epiphysiolysis=0.01)
+    assert triage(walks, policy).level == "doctor"
+    cannot = posterior({**injured, "unable_to_bear_weight": "yes"}, ligament_injury=0.4, epiphysiolysis=0.04)
+    assert "ottawa_weight_bearing" in triage(cannot, policy).rules
+    for age in ("adult", "over_60"):  # adults keep the injury and Ottawa-age rules
+        assert "adolescent_injury_weight_bearing_unknown" not in triage(
+            posterior({"age_group": age, "recent_trauma": "yes"}, ligament_injury=0.25), policy).rules
+    assert triage(posterior({"age_group": "adolescent", "recent_trauma": "no"}), policy).level == "doctor"
+
+
+def test_a_knee_dislocated_in_an_injury_is_an_emergency_for_its_artery(policy):
+    """Medina 2014: the popliteal artery is torn in about 18% of knee dislocations; Boyce 2015: a knee that
+    reduced by itself may hide it (2026-12-01: an independent case reached only 'urgent')."""
+    out = assess(posterior({"age_group": "adolescent", "recent_trauma": "yes", "knee_dislocation": "yes",
+                            "unable_to_bear_weight": "yes"}, ligament_injury=0.7), policy)
+    assert out.triage.level == "emergency" and out.triage.rules == ("knee_dislocated",)
+    assert out.advice_ids[0] == "dislocation_emergency" and "call emergency services now" in out.advice[0]
+    assert not {i for i in out.advice_ids if i.endswith("_today") and i != "safety_net_today"}
+    assert triage(posterior({"age_group": "adult", "knee_dislocation": "no", "recent_trauma": "yes",
+                             "unable_to_bear_weight": "no"}), policy).level == "doctor"
+
+
 def test_acute_knee_injury_rules_follow_the_nhs_knee_pathways(policy):
     """Gloucestershire G-care: a locked knee (stuck, cannot straighten) goes straight to the acute knee or
     fracture clinic, with or without an injury; a haemarthrosis (swelling within hours of an injury) to an
