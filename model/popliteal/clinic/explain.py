@@ -368,6 +368,8 @@ def _red_flag_reason(flag: RedFlag | None, probs: dict[str, float], policy: Tria
 
 #: An answer that would raise the triage to one of these levels makes its question a red flag.
 SAME_DAY = ("emergency", "urgent")
+#: Rank of each triage level, 0 the most urgent.
+_URGENCY = {lv: i for i, lv in enumerate(LEVELS)}
 
 
 def _triage_after(question: str, answers: list[tuple[str, float, np.ndarray]], posterior: Posterior,
@@ -389,9 +391,8 @@ def _escalation_reason(question: str, after: dict, level: str) -> str | None:
     before the picture counts as settled, however unlikely that answer is (a triager screens the
     warning signs of the rules, not only the probable ones).
     """
-    urgency = {lv: i for i, lv in enumerate(LEVELS)}  # 0 is the most urgent
     raised = [f"{question}={state} would make it {t.level} ({', '.join(t.rules)})" for state, t in after.items()
-              if t.level in SAME_DAY and urgency[t.level] < urgency[level]]
+              if t.level in SAME_DAY and _URGENCY[t.level] < _URGENCY[level]]
     return f"red flag: {'; '.join(raised)}" if raised else None
 
 
@@ -401,8 +402,8 @@ def _answer_rules(policy: TriagePolicy) -> tuple[Rule, ...]:
                  and all(c.kind not in POSTERIOR_CONDITIONS and c.kind != "leading" for c in r.when))
 
 
-def _two_answer_reason(question: str, evidence: dict[str, str], level: str, policy: TriagePolicy,
-                       open_questions: set[str]) -> str | None:
+def _two_answer_reason(question: str, evidence: dict[str, str], level: str, rules: tuple[Rule, ...],
+                       soft: float, open_questions: set[str]) -> str | None:
     """Why ``question`` is a red flag because, with one more answer, it would send the patient the same day.
 
     Some same-day rules need two answers the patient has not given yet (a swollen knee that is also
@@ -410,13 +411,11 @@ def _two_answer_reason(question: str, evidence: dict[str, str], level: str, poli
     raises the level, so :func:`_escalation_reason` does not see them, and an interview could settle
     before asking either. A question counts when one of its answers, together with one answer to
     another open question, makes such a rule fire; only rules that look at the answers alone are
-    checked, so this is exact without computing a posterior.
+    checked (``rules``, from :func:`_answer_rules`), so this is exact without computing a posterior.
     """
-    urgency = {lv: i for i, lv in enumerate(LEVELS)}
-    soft = policy.soft_evidence_threshold
     fires = lambda rule, ev: all(holds(c, {}, ev, "", soft) for c in rule.when)  # noqa: E731
-    for rule in _answer_rules(policy):
-        if urgency[rule.level] >= urgency[level]:
+    for rule in rules:
+        if _URGENCY[rule.level] >= _URGENCY[level]:
             continue
         partners = {n for c in rule.when if c.kind in ("evidence", "evidence_any") for n, _ in c.items}
         if question not in partners:
@@ -470,6 +469,7 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     threshold = policy.red_flag_threshold
     flags = {f.question: f for f in policy.red_flags}
     level = triage(posterior, policy).level
+    answer_rules = _answer_rules(policy)
     flagged, plain, idle = [], [], []
     levels_after = {}
     for q in candidates:
@@ -480,7 +480,8 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
         levels_after[q] = {state: t.level for state, t in after.items()}
         reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
                   or _escalation_reason(q, after, level)
-                  or _two_answer_reason(q, dict(posterior.evidence), level, policy, open_questions))
+                  or _two_answer_reason(q, dict(posterior.evidence), level, answer_rules,
+                                        policy.soft_evidence_threshold, open_questions))
         text = rationale(q, answers)
         question = Question(q, score, f"{reason}; {text}" if reason else text, reason is not None,
                             {s: p for s, p, _ in answers})
