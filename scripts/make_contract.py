@@ -26,6 +26,7 @@ HEADINGS = {
     "cause": "Causes of this pain (what the model infers and ranks)",
     "complication": "Complications (what the model infers)",
     "finding": "Findings (symptoms and signs)",
+    "complaint": "The complaint (always yes; the causes compete for it)",
 }
 
 

@@ -41,7 +41,8 @@ WELLS = ROOT / "tests" / "data" / "wells_calibration.yaml"
 BASELINE = ROOT / "tests" / "data" / "validation_baseline.json"
 MISS_REASONS = ROOT / "tests" / "data" / "miss_reasons.yaml"
 COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "published cases, 2026-11",
-                 "published-2026-12": "published cases, 2026-12", "published-2026-12b": "published cases, 2026-12b"}
+                 "published-2026-12": "published cases, 2026-12", "published-2026-12b": "published cases, 2026-12b",
+                 "published-2026-12c": "published cases, 2026-12c"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
@@ -128,12 +129,14 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Four "
-        "cohorts: the in-house cases written with the first network (2026-11), and three sets of cases written "
+        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Five "
+        "cohorts: the in-house cases written with the first network (2026-11), and four sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12` and `published-2026-12b`, the last two by independent testers on 2026-12-01), "
+        "`published-2026-12`, `published-2026-12b` and `published-2026-12c`, the last three by independent "
+        "testers on 2026-12-01), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
-        "shows it). The 2026-12 cases met the model as it was at that commit; changes made after reading their "
+        "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
+        "complaint node, e25c82a); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "

@@ -118,7 +118,7 @@ def _mixture(model, hard: dict, name: str, state: str, lik: float) -> dict | Non
     return {c: sum(w * p[c] for w, (_, p) in zip(weights, parts)) / total for c in structure.TARGETS}
 
 
-hard_items = st.dictionaries(st.sampled_from([n for n in structure.NAMES]), st.just(None), max_size=3).flatmap(
+hard_items = st.dictionaries(st.sampled_from(structure.EVIDENCE_NAMES), st.just(None), max_size=3).flatmap(
     lambda names: st.fixed_dictionaries({n: st.sampled_from(structure.BY_NAME[n].states) for n in names}))
 
 
@@ -149,7 +149,7 @@ def test_soft_evidence_at_every_boundary_equals_the_exact_mixture(model, hard, n
 
 
 @seeded(40)
-@given(name=st.sampled_from(structure.NAMES), state=st.sampled_from(["yes", "no", "child", "male"]),
+@given(name=st.sampled_from(structure.EVIDENCE_NAMES), state=st.sampled_from(["yes", "no", "child", "male"]),
        lik_text=st.sampled_from(BAD_LIKELIHOODS))
 def test_bad_soft_likelihood_is_one_line_naming_the_variable(name, state, lik_text):
     code, out, err = cli("query", "-e", f"{name}={state}:{lik_text}")
@@ -324,7 +324,7 @@ json_values = st.recursive(
 
 
 @seeded(60)
-@given(evidence=st.dictionaries(st.one_of(st.sampled_from(list(structure.NAMES) + ["age"]), st.text(max_size=12)),
+@given(evidence=st.dictionaries(st.one_of(st.sampled_from(list(structure.EVIDENCE_NAMES) + ["age"]), st.text(max_size=12)),
                                 json_values, max_size=5),
        extra=st.dictionaries(st.sampled_from(["title", "notes", "id", "evidense", "x"]), json_values, max_size=2))
 def test_random_scenario_file_is_valid_or_one_line(evidence, extra):

@@ -241,7 +241,8 @@ def mpe_by_pgmpy(pgmpy_model, evidence):
     from pgmpy.inference import VariableElimination
 
     targets = [t for t in structure.TARGETS if t not in evidence]  # pgmpy refuses observed query variables
-    factor = VariableElimination(pgmpy_model).query(targets, evidence=evidence or None, joint=True,
+    evidence = {structure.COMPLAINT: "yes", **evidence}  # the complaint every query knows
+    factor = VariableElimination(pgmpy_model).query(targets, evidence=evidence, joint=True,
                                                     show_progress=False)
     values = factor.values / factor.values.sum()
     index = np.unravel_index(np.argmax(values), values.shape)

@@ -147,6 +147,22 @@ def test_an_adolescent_after_an_injury_is_seen_the_same_day_until_weight_bearing
     assert triage(posterior({"age_group": "adolescent", "recent_trauma": "no"}), policy).level == "doctor"
 
 
+def test_guideline_says_a_knee_swollen_after_an_injury_is_seen_today_until_the_onset_is_known(policy):
+    """G-care: a large effusion or haemarthrosis after an acute knee injury goes to an urgent fracture clinic;
+    swelling within hours is the haemarthrosis (2026-12-01: an independent adult case, a fall with a growing
+    effusion and no onset recorded, was sent to a doctor within days)."""
+    swollen = {"age_group": "adult", "recent_trauma": "yes", "knee_effusion": "yes"}
+    unknown = assess(posterior(swollen, ligament_injury=0.5), policy)
+    assert unknown.triage.rules == ("swollen_after_injury_onset_unknown",)
+    assert unknown.triage.level == "urgent" and unknown.advice_ids[:2] == ("injury_swelling_today", "pech")
+    slow = posterior({**swollen, "rapid_swelling": "no"}, ligament_injury=0.3)
+    assert triage(slow, policy).level == "doctor"
+    fast = triage(posterior({**swollen, "rapid_swelling": "yes"}, ligament_injury=0.8), policy)
+    assert fast.level == "urgent" and "haemarthrosis" in fast.rules
+    for other in ({**swollen, "recent_trauma": "no"}, {**swollen, "knee_effusion": "no"}):
+        assert "swollen_after_injury_onset_unknown" not in triage(posterior(other), policy).rules
+
+
 def test_a_knee_dislocated_in_an_injury_is_an_emergency_for_its_artery(policy):
     """Medina 2014: the popliteal artery is torn in about 18% of knee dislocations; Boyce 2015: a knee that
     reduced by itself may hide it (2026-12-01: an independent case reached only 'urgent')."""

@@ -79,7 +79,7 @@ NODE_KEYS = ["node", "kind", "rows", "leak", "causes", "baseline", "odds_ratios"
 
 
 @settings(max_examples=examples(150))
-@given(name=st.sampled_from(structure.NAMES),
+@given(name=st.sampled_from(structure.EVIDENCE_NAMES),
        doc=st.dictionaries(st.sampled_from(NODE_KEYS), YAML_VALUES, max_size=6))
 def test_priors_loader_fuzz_rejects_garbage_with_file_and_field(name, doc):
     refs = _load_references(PRIORS / "references.yaml")

@@ -33,7 +33,9 @@ ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
 #: pregnant_or_postpartum, which stays accepted as evidence (structure.ALIASES).
 ADDED_RISK_FACTORS = {"pregnancy": ("no", "pregnant", "postpartum")}
-ADDED = ADDED_FINDINGS | ADDED_CAUSES | ADDED_PRESENCE | set(ADDED_RISK_FACTORS)
+#: 2026-12-01: the complaint the causes compete for (docs/contract.md, `knee_pain`).
+ADDED_COMPLAINT = {"knee_pain"}
+ADDED = ADDED_FINDINGS | ADDED_CAUSES | ADDED_PRESENCE | set(ADDED_RISK_FACTORS) | ADDED_COMPLAINT
 
 
 def test_variables_are_the_contracts_plus_documented_additions():

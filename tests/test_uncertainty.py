@@ -25,6 +25,7 @@ from scipy.special import betainc
 
 import popliteal
 from popliteal.network import structure
+from popliteal.engine.complaint import carry
 from popliteal.engine.inference import Engine, ImpossibleEvidence
 from popliteal.network.priors import LEVELS
 from popliteal.clinic.uncertainty import (BETA, DIRICHLET, FIXED, LOGNORMAL, beta_concentration, distributions,
@@ -147,7 +148,8 @@ def test_vectorised_pass_equals_a_loop_over_single_draws(model, dist):
     evidence = model.evidence({**CASE, "popliteal_swelling": "yes:0.8"})
     likelihoods = evidence.likelihoods()
     values = dist.sample(6, seed=3)
-    tables = dist.tables(model.priors, values)
+    files = {n: model.priors.nodes[n].table for n in structure.NAMES}
+    tables = carry(dist.tables(model.priors, values), files, model.engine.tables)  # moved as the fit moved
     batched, p_e = Engine(tables, batched_tables=True).marginals(likelihoods, structure.TARGETS, batch=6)
     for i in range(6):
         single, p_i = Engine({n: t[i] for n, t in tables.items()}).marginals(likelihoods, structure.TARGETS)

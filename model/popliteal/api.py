@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from .network import structure
 from .engine.evidence import Evidence, EvidenceError, evidence_name, from_mapping
+from .engine.complaint import fitted_tables
 from .engine.inference import Engine, Posterior, query as _query
 from .network.priors import Priors, load_priors
 from .clinic.policy import Assessment, assess
@@ -30,7 +31,8 @@ class Model:
 
     def __init__(self, priors: Priors):
         self.priors = priors
-        self.engine = Engine({n: priors.nodes[n].table for n in structure.NAMES})
+        files = {n: priors.nodes[n].table for n in structure.NAMES}
+        self.engine = Engine(fitted_tables(files, priors.digest))
 
     @property
     def digest(self) -> str:
@@ -243,7 +245,7 @@ class Model:
         """The pgmpy ``DiscreteBayesianNetwork`` (the reference model; imports pgmpy)."""
         from .network.bayesnet import build_network
 
-        return build_network(self.priors)
+        return build_network(self.priors, self.engine.tables)
 
 
 def _check_type(evidence: Any) -> Any:

@@ -150,7 +150,7 @@ def simulate_cases(model, n: int, rng: np.random.Generator, observe: float = 0.3
     import pandas as pd
 
     columns = tuple(columns) if columns is not None else tuple(
-        n_ for n_ in structure.NAMES if n_ not in structure.TARGETS)
+        n_ for n_ in structure.EVIDENCE_NAMES if n_ not in structure.TARGETS)
     drawn = draw_states(model, n, rng)
     frame = {}
     for name in columns:

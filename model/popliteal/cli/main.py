@@ -233,7 +233,7 @@ def cmd_export(args) -> int:
         raise UsageError(f"export: {exc}" if not args.file.strip() else str(exc)) from None
     model = load_model(args.priors)
     try:
-        export(model.priors, args.format, args.file)  # atomic: a complete file or none
+        export(model.priors, args.format, args.file, model.engine.tables)  # atomic: a complete file or none
     except OSError as exc:
         raise UsageError(f"{args.file}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {args.file} ({args.format})")

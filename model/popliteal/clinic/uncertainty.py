@@ -51,6 +51,7 @@ import numpy as np
 
 from ..network import structure
 from ..engine.evidence import Evidence
+from ..engine.complaint import carry, fitted_tables
 from ..engine.inference import IMPOSSIBLE, Engine, ImpossibleEvidence, Posterior
 from ..network.priors import LEVELS, Priors, TriagePolicy
 from .policy import Assessment, triage
@@ -319,9 +320,11 @@ def posterior_draws(priors: Priors, evidence: Evidence, draws: int,
     likelihoods = evidence.likelihoods()
     parts: dict[str, list[np.ndarray]] = {t: [] for t in structure.TARGETS}
     bad = 0
+    files = {n: priors.nodes[n].table for n in structure.NAMES}
+    fitted = fitted_tables(files, priors.digest)
     for values in dist._chunks(draws, seed):
         n = values.shape[0]
-        engine = Engine(dist.tables(priors, values), batched_tables=True)
+        engine = Engine(carry(dist.tables(priors, values), files, fitted), batched_tables=True)
         marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=n)
         bad += int(np.count_nonzero(~(p_e > IMPOSSIBLE)))
         for t in structure.TARGETS:

@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..network import structure
+from ..engine.complaint import carry
 from ..engine.evidence import EvidenceError, from_mapping
 from ..engine.inference import Engine, Posterior, rank
 from ..network.priors import LEVELS
@@ -266,7 +267,8 @@ def sensitivity(model, vignettes: Iterable[Vignette]) -> "Any":
                 tiled[2 * k, i] = par.low
                 tiled[2 * k + 1, i] = par.high
         tables[node.node] = node.rebuild(tiled)
-    engine = Engine(tables, batched_tables=True)
+    engine = Engine(carry(tables, {n: priors.nodes[n].table for n in structure.NAMES}, model.engine.tables),
+                    batched_tables=True)
     rows = []
     for v in vignettes:
         target = v.leading[0]

@@ -40,6 +40,7 @@ or the number of cases. This module never imports pgmpy or matplotlib.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import threading
@@ -304,6 +305,17 @@ class Plan:
                        for k, i in enumerate(s.inputs) if wants[i]}
         per_case = sum(math.prod(cards[a] for a in self._factors[s.output] if a != _CASE) for s in self._run)
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
+
+    def rebound(self, tables: Mapping) -> "Plan":
+        """This plan over other tables of the same shapes: the constants folded again, no new search."""
+        new = copy.copy(self)
+        if not self.batched_tables:
+            folded = {i: np.asarray(tables[name], dtype=float) for i, name in enumerate(self._leaf_tables)}
+            for step in self._steps:
+                if self._const[step.output]:
+                    folded[step.output] = np.einsum(step.equation, *(folded[i] for i in step.inputs))
+            new._constants = {i: folded[i] for i in self._constants}
+        return new
 
     def joint(self, tables: Mapping[str, np.ndarray], likelihoods: Mapping[str, np.ndarray],
               batch: int, scaled: bool = False):

@@ -89,6 +89,9 @@ class Evidence:
             for part in state.split(SET_SEPARATOR):
                 _check_state(name, part)
             _check_likelihood(name, f"{state}:{lik}", lik)
+        if structure.COMPLAINT in self.soft or self.hard.get(structure.COMPLAINT, "yes") != "yes":
+            raise EvidenceError(f"{structure.COMPLAINT}: always yes (the model is for people with this pain); "
+                                "it cannot be given as another state or as soft evidence")
         both = set(self.hard) & set(self.soft)
         if both:
             raise EvidenceError(f"{sorted(both)[0]}: given both as sure and as soft evidence")

@@ -14,6 +14,9 @@ contraction as a sum of two products over their parents (``factorise=True``,
 checked against their tables when a contraction first reaches them), so that
 observing one does not join all its parents in one factor.
 
+Every query knows the complaint (``knee_pain=yes``, see
+:mod:`popliteal.engine.complaint`): posteriors and ``P(evidence)`` are given the pain.
+
 The result is exact: the tests check it against pgmpy's VariableElimination
 (the reference engine, :func:`popliteal.network.bayesnet.reference_query`) and
 against brute-force enumeration of the joint.
@@ -78,16 +81,24 @@ class Engine:
         measurements against the whole tables: -23%, -11%, +3%), the cost lying in
         the many findings that tie the causes together rather than in one large
         table; ``scripts/benchmark.py`` measures both.
+    complaint : bool
+        Whether every query knows the complaint (``knee_pain=yes``, the pain every user
+        has), so that the causes compete for it; on by default. Off, the engine is the
+        plain network (the brute-force checks and :mod:`popliteal.engine.complaint` use it).
     """
 
-    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False, factorise: bool = False):
+    def __init__(self, tables: Mapping[str, np.ndarray], batched_tables: bool = False, factorise: bool = False,
+                 complaint: bool = True):
         missing = [n for n in structure.NAMES if n not in tables]
         if missing:
             raise ValueError(f"no table for {missing[0]}")
         self.tables = {n: np.asarray(tables[n], dtype=float) for n in structure.NAMES}
         self.batched_tables = batched_tables
         self._plans: dict[tuple, object] = {}
+        self._unbound: dict[tuple, object] = {}  # plans of another engine's tables (see replaced)
         self.factorise = factorise
+        self.complaint = complaint
+        self._log_c = None
         # the tables and, once factorised (on first use, see factorised), their factors
         self._arrays: dict = dict(self.tables)
         self._factors: dict = {}  # node -> Factorised or None
@@ -115,6 +126,8 @@ class Engine:
         large = batch >= PLAN_MIN_BATCH
         key = (observed if large else structure.NAMES, targets, large)
         found = self._plans.get(key)
+        if found is None and key in self._unbound:  # planned by the engine this one replaces
+            found = self._plans[key] = (self._unbound.pop(key).rebound(self._arrays), self._log_floor)
         if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
@@ -125,6 +138,20 @@ class Engine:
             floor = self._log_floor + sum(min(0.0, self._factors[n].log_min - self._log_min[n]) for n in factorised)
             found = self._plans[key] = (plan, floor)
         return found
+
+    def replaced(self, name: str, table: np.ndarray) -> "Engine":
+        """This engine with one table replaced, keeping the contraction orders it has planned.
+
+        The orders depend on the structure only; each plan's folded constants are computed
+        again from the new tables. For the many small steps of a fit
+        (:func:`popliteal.engine.complaint.fit`), where planning would cost most of the time.
+        """
+        if self.factorise or self.batched_tables:
+            raise ValueError("replaced() is for plain engines (no factorised or batched tables)")
+        new = Engine({**self.tables, name: table}, complaint=self.complaint)
+        # rebound on first use (see _plan): a fit asks each engine one or two patterns only
+        new._unbound = {**self._unbound, **{key: plan for key, (plan, _) in self._plans.items()}}
+        return new
 
     def factorised(self, names: Sequence[str] = structure.NAMES) -> dict[str, tuple[str, ...]]:
         """The tables a contraction of ``names`` (and their ancestors) takes as sums of products.
@@ -142,7 +169,8 @@ class Engine:
         chosen: dict[str, tuple[str, ...]] = {}
         budget = MAX_AMPLIFICATION
         nodes = [structure.BY_NAME[n] for n in _ancestral(set(names))]
-        candidates = [v for v in nodes if len(v.parents) >= FACTORISE_MIN_PARENTS]
+        # the complaint is always observed and stays whole: the budget goes to the findings
+        candidates = [v for v in nodes if len(v.parents) >= FACTORISE_MIN_PARENTS and v.name != structure.COMPLAINT]
         for var in sorted(candidates, key=lambda v: -len(v.parents)):
             if var.name not in self._factors:
                 found = self._factors[var.name] = factorise_noisy_or(self.tables[var.name],
@@ -164,7 +192,7 @@ class Engine:
         targets: Sequence[str] = structure.TARGETS,
         batch: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Return ``P(target = state, evidence)`` for each target.
+        """Return ``P(target = state, evidence)`` for each target (given the complaint, when on).
 
         Parameters
         ----------
@@ -180,10 +208,16 @@ class Engine:
         dict of str to array of shape ``(batch, card)``
         """
         plan, likelihoods, batch, _ = self._prepare(likelihoods, targets, batch)
-        return plan.joint(self._arrays, likelihoods, batch)
+        joint = plan.joint(self._arrays, likelihoods, batch)
+        if self.complaint:
+            scale = np.exp(-np.asarray(self._log_complaint()))
+            joint = {t: j * (scale[:, None] if np.ndim(scale) else scale) for t, j in joint.items()}
+        return joint
 
     def _prepare(self, likelihoods, targets, batch):
         """The plan, the likelihoods it reads and the number of cases of one call."""
+        if self.complaint and structure.COMPLAINT not in likelihoods:
+            likelihoods = {**likelihoods, structure.COMPLAINT: _COMPLAINT_PRESENT}
         observed = tuple(n for n in structure.NAMES if n in likelihoods)
         if batch is None:
             sizes = {np.shape(likelihoods[n])[0] for n in observed if np.ndim(likelihoods[n]) == 2}
@@ -211,6 +245,9 @@ class Engine:
         batch: int | None = None,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Return posterior marginals ``{target: (batch, card)}`` and ``P(evidence)`` per case.
+
+        With the complaint on (the default), everything is given the complaint: the
+        marginals are ``P(target | evidence, pain)`` and ``P(evidence)`` is ``P(evidence | pain)``.
 
         Cases whose evidence has probability zero get NaN rows; :func:`query`
         turns that into :class:`ImpossibleEvidence`. A positive ``P(evidence)``
@@ -271,8 +308,27 @@ class Engine:
                 out[t][low] = m
             log_p[low] = log_low
             p_e[low] = np.where(possible, np.maximum(np.exp(log_low), TINY), 0.0)
+        if self.complaint:  # P(evidence | complaint): every user has it
+            log_c = self._log_complaint()
+            with np.errstate(invalid="ignore"):
+                log_p = log_p - log_c
+            p_e = np.where(p_e > IMPOSSIBLE, np.maximum(p_e / np.exp(log_c), TINY), 0.0)
         return out, p_e, log_p
 
+    def _log_complaint(self):
+        """``log P(complaint)``: a number, or one per draw when the tables carry draws."""
+        if self._log_c is None:
+            plan, likelihoods, batch, _ = self._prepare({}, ("age_group",), None)
+            joint = plan.joint(self._arrays, likelihoods, batch)
+            self._log_c = np.log(next(iter(joint.values())).sum(axis=1))
+            if not self.batched_tables:
+                self._log_c = float(self._log_c[0])
+        return self._log_c
+
+
+#: The likelihood of the complaint every case has (see :class:`Engine`, ``complaint``).
+_COMPLAINT_PRESENT = np.array([1.0, 0.0])
+_COMPLAINT_PRESENT.flags.writeable = False
 
 #: Every nonzero term of P(e) above exp(this) is an ordinary double, and so is every partial sum.
 _LOG_SAFE = float(np.log(1e-280))

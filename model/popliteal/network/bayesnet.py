@@ -24,13 +24,16 @@ def _import_pgmpy():
     return DiscreteBayesianNetwork, TabularCPD
 
 
-def build_network(priors: Priors | None = None):
+def build_network(priors: Priors | None = None, tables=None):
     """Return the checked pgmpy network built from ``priors``.
 
     Parameters
     ----------
     priors : Priors, optional
         Validated priors; the default folder is loaded when omitted.
+    tables : mapping of str to numpy.ndarray, optional
+        The tables to use instead of the files' own: the model passes the tables its
+        engine runs, fitted to the complaint (:mod:`popliteal.engine.complaint`).
     """
     priors = priors if priors is not None else load_priors()
     DiscreteBayesianNetwork, TabularCPD = _import_pgmpy()
@@ -38,7 +41,7 @@ def build_network(priors: Priors | None = None):
     model.add_nodes_from(structure.NAMES)
     cpds = []
     for var in structure.VARIABLES:
-        table = priors.nodes[var.name].table
+        table = priors.nodes[var.name].table if tables is None else tables[var.name]
         parents = list(var.parents)
         cpds.append(TabularCPD(
             variable=var.name,
@@ -62,7 +65,8 @@ def reference_query(model, targets, evidence=None, soft=None) -> dict[str, dict[
     model : pgmpy DiscreteBayesianNetwork
     targets : list of str
     evidence : dict, optional
-        ``{variable: state}``.
+        ``{variable: state}``. The complaint (``knee_pain``) is ``yes`` unless given, as in
+        every query of the engine.
     soft : dict, optional
         ``{variable: likelihood vector over its states}``, passed to pgmpy as
         virtual evidence.
@@ -80,7 +84,7 @@ def reference_query(model, targets, evidence=None, soft=None) -> dict[str, dict[
         for name, lik in (soft or {}).items()
     ] or None
     out = {}
-    evidence = evidence or {}
+    evidence = {structure.COMPLAINT: structure.BY_NAME[structure.COMPLAINT].states[0], **(evidence or {})}
     for target in targets:
         if target in evidence:  # pgmpy refuses a target that is also evidence
             out[target] = {s: float(s == evidence[target]) for s in structure.BY_NAME[target].states}

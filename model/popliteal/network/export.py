@@ -22,13 +22,17 @@ from .priors import Priors
 FORMATS = ("bif", "xmlbif", "uai")
 
 
-def export(priors: Priors, fmt: str, path: str | Path) -> Path:
-    """Write the network built from ``priors`` to ``path`` in format ``fmt``."""
+def export(priors: Priors, fmt: str, path: str | Path, tables=None) -> Path:
+    """Write the network built from ``priors`` to ``path`` in format ``fmt``.
+
+    ``tables`` replaces the files' tables: the model exports the tables its engine runs
+    (fitted to the complaint, which the other tool must then set to ``yes``).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "uai":
-        return write_uai(priors, path)
-    model = build_network(priors)
+        return write_uai(priors, path, tables)
+    model = build_network(priors, tables)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"pgmpy\..*")
         from pgmpy.readwrite import BIFWriter, UAIWriter, XMLBIFWriter
@@ -41,7 +45,7 @@ def export(priors: Priors, fmt: str, path: str | Path) -> Path:
     return path
 
 
-def write_uai(priors: Priors, path: str | Path) -> Path:
+def write_uai(priors: Priors, path: str | Path, tables=None) -> Path:
     """Write the network in the UAI format (``BAYES``), as the UAI competitions define it.
 
     Variable ``i`` is ``structure.NAMES[i]`` and state ``j`` its ``j``-th state
@@ -59,7 +63,7 @@ def write_uai(priors: Priors, path: str | Path) -> Path:
         lines.append(" ".join(str(x) for x in [len(scope), *scope]))
     lines.append("")
     for var in structure.VARIABLES:
-        table = priors.nodes[var.name].table  # (child, *parents)
+        table = priors.nodes[var.name].table if tables is None else tables[var.name]  # (child, *parents)
         values = table.transpose(*range(1, table.ndim), 0).ravel()  # parents..., child fastest
         lines.append(str(values.size))
         lines.append(" ".join(repr(float(x)) for x in values))

@@ -20,7 +20,8 @@ PRESENCE = "presence"
 CAUSE = "cause"
 COMPLICATION = "complication"
 FINDING = "finding"
-KINDS = (RISK_FACTOR, PRESENCE, CAUSE, COMPLICATION, FINDING)
+COMPLAINT_KIND = "complaint"
+KINDS = (RISK_FACTOR, PRESENCE, CAUSE, COMPLICATION, FINDING, COMPLAINT_KIND)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,13 @@ VARIABLES: tuple[Variable, ...] = (
     _v("other_calf_condition", CAUSE,
        "another calf condition that mimics a thrombosis: a torn calf muscle (tennis leg), cellulitis, "
        "superficial thrombophlebitis", ("age_group",)),
+    # --- the complaint: the pain every user of the model has --------------------------
+    # Always known ("yes"): the causes compete for it, so a cause that explains this pain makes
+    # the others less likely (explaining away). See priors/knee_pain.yaml and engine.complaint.
+    _v("knee_pain", COMPLAINT_KIND, "this pain at the back of the knee (always yes: the model is for people who have it)",
+       ("meniscus_tear", "ligament_injury", "hamstring_tendinopathy", "popliteus_tendinopathy",
+        "osteoarthritis_pain", "epiphysiolysis", "growing_pains", "bakers_cyst_rupture", "bakers_cyst", "dvt",
+        "tibial_nerve_irritation", "other_calf_condition")),
     # --- findings -------------------------------------------------------------------
     _v("popliteal_swelling", FINDING, "palpable swelling or bump in the back of the knee",
        ("bakers_cyst_present", "bakers_cyst", "dvt", "hamstring_tendinopathy", "popliteus_tendinopathy",
@@ -207,7 +215,11 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
+#: The complaint node: always known, in its first state ("yes").
+COMPLAINT: str = next(v.name for v in VARIABLES if v.kind == COMPLAINT_KIND)
 NAMES: tuple[str, ...] = tuple(BY_NAME)
+#: Every variable that evidence may be given on in any of its states (all but the complaint).
+EVIDENCE_NAMES: tuple[str, ...] = tuple(n for n in NAMES if n != COMPLAINT)
 
 #: Causes and complications: the variables whose posterior the model reports.
 TARGETS: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.kind in (CAUSE, COMPLICATION))

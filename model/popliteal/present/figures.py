@@ -207,7 +207,8 @@ def save(ax, path: str | Path) -> Path:
 
 
 def _layers():
-    """Rows of the drawing: risk factors, causes (with intermediate findings), complications, findings.
+    """Rows of the drawing: risk factors, causes (with intermediate findings), complications and the
+    complaint, findings.
 
     A finding with children (such as a knee effusion, which leads to a cyst) sits
     among the causes. Each row is ordered by the mean position of its neighbours
@@ -217,7 +218,7 @@ def _layers():
     rows = {
         0: [v.name for v in structure.VARIABLES if v.kind == "risk_factor"],
         1: [v.name for v in structure.VARIABLES if v.kind in ("presence", "cause")] + intermediate,
-        2: [v.name for v in structure.VARIABLES if v.kind == "complication"],
+        2: [v.name for v in structure.VARIABLES if v.kind in ("complication", "complaint")],
         3: [v.name for v in structure.VARIABLES if v.kind == "finding" and v.name not in intermediate],
     }
     pos = {n: i / max(len(r) - 1, 1) for r in rows.values() for i, n in enumerate(r)}
@@ -244,9 +245,9 @@ NETWORK_PER_LINE = 8
 NETWORK_FONT = 8.5
 #: Box colours by kind (no result), and the colour maps that shade a node by its probability.
 KIND_COLOURS = {"risk_factor": "#fee08b", "presence": "#f0f0f0", "cause": "#d9ef8b", "complication": "#fdae61",
-                "finding": "#e0ecf4"}
+                "finding": "#e0ecf4", "complaint": "#fdd0a2"}
 KIND_CMAPS = {"risk_factor": "YlOrBr", "presence": "Greys", "cause": "Reds", "complication": "Reds",
-              "finding": "Blues"}
+              "finding": "Blues", "complaint": "Oranges"}
 
 
 def _node_probability(result, name):
@@ -342,7 +343,7 @@ def plot_network(result=None, ax=None, title: str | None = None):
             edge, lw = ("#08306b", 2.2) if name in evidence else ("#555555", 0.6)
             ax.text(x, y0, label, ha="center", va="center", fontsize=NETWORK_FONT, zorder=3,
                     bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge, "lw": lw})
-        for key, text in ((0, "risk factors"), (1, "causes"), (2, "complications"), (3, "findings")):
+        for key, text in ((0, "risk factors"), (1, "causes"), (2, "complications,\nthe complaint"), (3, "findings")):
             if first_y.get(key):
                 ax.text(0.05, sum(first_y[key]) / len(first_y[key]), text, ha="left", va="center",
                         fontsize=NETWORK_FONT + 1, style="italic")
