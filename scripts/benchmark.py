@@ -143,15 +143,18 @@ class PgmpyEngine:
                    for n, lik in ev.likelihoods().items() if n in ev.soft] or None
         engine = self.engine_class(self.network) if virtual else self.engine
         wanted = [t for t in targets if t not in ev.hard]
-        engine.query(wanted, evidence=dict(ev.hard) or None, virtual_evidence=virtual, joint=False,
-                     show_progress=False)
+        hard = {structure.COMPLAINT: "yes", **ev.hard}  # the complaint every query of the model knows
+        engine.query(wanted, evidence=hard, virtual_evidence=virtual, joint=False, show_progress=False)
 
 
 def pyagrum_query(gum, ie, evidence: dict, targets) -> list[float]:
     from popliteal.engine.evidence import from_mapping
 
+    from popliteal.network import structure
+
     ev = from_mapping(evidence)
     ie.eraseAllEvidence()
+    ie.addEvidence(structure.COMPLAINT, "yes")  # the complaint every query of the model knows
     for name, state in ev.hard.items():
         ie.addEvidence(name, state)
     for name, lik in ev.likelihoods().items():
@@ -249,7 +252,7 @@ def main(argv=None) -> int:
     # --- one query, every cause -------------------------------------------------------------------
     gum = import_pyagrum()
     with tempfile.TemporaryDirectory() as tmp:
-        bif = export(model.priors, "bif", Path(tmp) / "popliteal.bif")
+        bif = export(model.priors, "bif", Path(tmp) / "popliteal.bif", model.engine.tables)
         bn = gum.loadBN(str(bif))
     ie = gum.LazyPropagation(bn)
     ie.setTargets(set(targets))

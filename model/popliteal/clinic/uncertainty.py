@@ -325,7 +325,7 @@ def posterior_draws(priors: Priors, evidence: Evidence, draws: int,
     for values in dist._chunks(draws, seed):
         n = values.shape[0]
         engine = Engine(carry(dist.tables(priors, values), files, fitted), batched_tables=True)
-        marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=n)
+        marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=n, given_complaint=False)  # 0: impossible
         bad += int(np.count_nonzero(~(p_e > IMPOSSIBLE)))
         for t in structure.TARGETS:
             parts[t].append(np.clip(marg[t][:, 0], 0.0, 1.0))

@@ -82,6 +82,7 @@ def fit(tables: Mapping[str, np.ndarray], tol: float = FIT_TOLERANCE, max_sweeps
     tol : float
         Largest difference allowed between a row given the pain and its file's row.
     max_sweeps : int
+        Sweeps over every ancestor before giving up (:class:`FitError`).
 
     Returns
     -------
@@ -136,7 +137,8 @@ def carry(draws: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray], fitt
 
 _FITTED: dict[str, Mapping[str, np.ndarray]] = {}
 #: The code whose change changes a fit: a fit on disk is keyed by it and the priors' digest.
-_CODE = ("engine/complaint.py", "engine/contraction.py", "engine/inference.py", "network/structure.py")
+_CODE = ("engine/complaint.py", "engine/contraction.py", "engine/inference.py", "network/structure.py",
+         "network/priors.py")
 
 
 def _key(digest: str) -> str:

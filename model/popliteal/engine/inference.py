@@ -243,18 +243,21 @@ class Engine:
         likelihoods: Mapping[str, np.ndarray],
         targets: Sequence[str] = structure.TARGETS,
         batch: int | None = None,
+        given_complaint: bool = True,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Return posterior marginals ``{target: (batch, card)}`` and ``P(evidence)`` per case.
 
         With the complaint on (the default), everything is given the complaint: the
-        marginals are ``P(target | evidence, pain)`` and ``P(evidence)`` is ``P(evidence | pain)``.
+        marginals are ``P(target | evidence, pain)`` and ``P(evidence)`` is ``P(evidence | pain)``;
+        ``given_complaint=False`` returns ``P(evidence, pain)`` instead, which spares a second
+        contraction when only whether the evidence is possible matters (the uncertainty draws).
 
         Cases whose evidence has probability zero get NaN rows; :func:`query`
         turns that into :class:`ImpossibleEvidence`. A positive ``P(evidence)``
         below the smallest double is returned as :data:`TINY` (see
         :meth:`marginals_log` for its logarithm); its marginals are exact.
         """
-        out, p_e, _ = self._marginals(likelihoods, targets, batch)
+        out, p_e, _ = self._marginals(likelihoods, targets, batch, given_complaint)
         return out, p_e
 
     def marginals_log(
@@ -281,7 +284,7 @@ class Engine:
         """
         return self._marginals(likelihoods, targets, batch)
 
-    def _marginals(self, likelihoods, targets, batch):
+    def _marginals(self, likelihoods, targets, batch, given_complaint: bool = True):
         targets = tuple(targets) or ("age_group",)
         plan, likelihoods, batch, floor = self._prepare(likelihoods, targets, batch)
         joint = plan.joint(self._arrays, likelihoods, batch)
@@ -308,7 +311,7 @@ class Engine:
                 out[t][low] = m
             log_p[low] = log_low
             p_e[low] = np.where(possible, np.maximum(np.exp(log_low), TINY), 0.0)
-        if self.complaint:  # P(evidence | complaint): every user has it
+        if self.complaint and given_complaint:  # P(evidence | complaint): every user has it
             log_c = self._log_complaint()
             with np.errstate(invalid="ignore"):
                 log_p = log_p - log_c
