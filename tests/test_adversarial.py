@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "priors"
 PRIORS_FILES = sorted(p.name for p in PRIORS.glob("*.yaml"))
 EXE = [sys.executable, "-m", "popliteal"]
-BINARY = [v.name for v in structure.VARIABLES if v.states == structure.YES_NO]
+BINARY = [v.name for v in structure.VARIABLES if v.states == structure.YES_NO and v.name != structure.COMPLAINT]
 def seeded(n: int):
     """Derandomized hypothesis settings with ``n`` examples (the same inputs on every run)."""
     return settings(max_examples=examples(n), derandomize=True, deadline=None, database=None,
