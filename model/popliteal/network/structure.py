@@ -141,6 +141,10 @@ VARIABLES: tuple[Variable, ...] = (
     _v("calf_swelling", FINDING, "swelling of the calf", ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("calf_pain", FINDING, "pain in the calf, at rest or on walking",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation")),
+    # Added 2026-12-01: the history that tells a torn calf muscle (tennis leg) from a clot or a ruptured cyst.
+    _v("calf_snap", FINDING,
+       "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
+       ("other_calf_condition", "bakers_cyst_rupture")),
     _v("skin_discoloration", FINDING,
        "a leg that has turned bluish or reddish-blue, or veins that have become clearly visible, since the pain "
        "began (not long-standing varicose veins)",
