@@ -25,7 +25,7 @@ CAUSES = structure.BY_NAME[structure.COMPLAINT].parents
 
 
 def _files(model):
-    return {n: model.priors.nodes[n].table for n in structure.NAMES}
+    return model.priors.tables
 
 
 def _leak(model) -> float:

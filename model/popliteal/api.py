@@ -31,8 +31,7 @@ class Model:
 
     def __init__(self, priors: Priors):
         self.priors = priors
-        files = {n: priors.nodes[n].table for n in structure.NAMES}
-        self.engine = Engine(fitted_tables(files, priors.digest))
+        self.engine = Engine(fitted_tables(priors.tables, priors.digest))
 
     @property
     def digest(self) -> str:

@@ -320,7 +320,7 @@ def posterior_draws(priors: Priors, evidence: Evidence, draws: int,
     likelihoods = evidence.likelihoods()
     parts: dict[str, list[np.ndarray]] = {t: [] for t in structure.TARGETS}
     bad = 0
-    files = {n: priors.nodes[n].table for n in structure.NAMES}
+    files = priors.tables
     fitted = fitted_tables(files, priors.digest)
     for values in dist._chunks(draws, seed):
         n = values.shape[0]

@@ -267,8 +267,7 @@ def sensitivity(model, vignettes: Iterable[Vignette]) -> "Any":
                 tiled[2 * k, i] = par.low
                 tiled[2 * k + 1, i] = par.high
         tables[node.node] = node.rebuild(tiled)
-    engine = Engine(carry(tables, {n: priors.nodes[n].table for n in structure.NAMES}, model.engine.tables),
-                    batched_tables=True)
+    engine = Engine(carry(tables, priors.tables, model.engine.tables), batched_tables=True)
     rows = []
     for v in vignettes:
         target = v.leading[0]

@@ -136,6 +136,11 @@ class Priors:
     policy_documents: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def tables(self) -> dict[str, np.ndarray]:
+        """Every node's table as its file gives it, ``{node: (card, *parent_cards)}``."""
+        return {n: self.nodes[n].table for n in structure.NAMES}
+
+    @property
     def parameters(self) -> list[Parameter]:
         """Every parameter of every node, in structure order."""
         return [p for v in structure.VARIABLES for p in self.nodes[v.name].parameters]
