@@ -363,7 +363,13 @@ def _limited(limit: int):
     (["export", "--format", "uai"], "net.uai", 8192),
 ])
 def test_a_full_disk_leaves_no_partial_file(tmp_path, args, target, limit):
-    """``ulimit -f``: the write fails with EFBIG; the target keeps its old content and no temporary file stays."""
+    """``ulimit -f``: the write fails with EFBIG; the target keeps its old content and no temporary file stays.
+
+    On a machine where matplotlib had not yet cached its fonts, the child could not write that cache either
+    and said so on a second line (a fresh environment, 2026-12-01): the test builds it first.
+    """
+    import matplotlib.font_manager  # noqa: F401  builds matplotlib's font cache (once) outside the size limit
+
     (tmp_path / target).write_text("old content\n")
     env = {**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run([*EXE, *args, target], cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -454,6 +460,33 @@ def test_a_ctrl_c_python_swallowed_still_stops_the_run_and_says_nothing_twice(ca
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with interrupts.ctrl_c_remembered():
         interrupts.raise_if_interrupted()  # a new run forgets the old Ctrl-C
+
+
+def _import_that_swallows_ctrl_c(*args):
+    """What a C extension does when Ctrl-C lands in its import: report its own failure instead."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10))  # the pending signal is handled here
+    except KeyboardInterrupt:
+        raise ImportError("pd_parser.c could not import module pandas") from None
+    raise AssertionError("the signal was not delivered")
+
+
+def test_an_error_that_follows_a_ctrl_c_is_reported_as_the_interruption(capsys, monkeypatch):
+    """CI, 2026-12-01: Ctrl-C during pandas' import made ``score`` exit 1 with an ImportError traceback."""
+    import importlib
+
+    cli = importlib.import_module("popliteal.cli.main")  # the package exports main(), the function
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.ctrl_c_remembered(), interrupts.interruption_wins():
+            _import_that_swallows_ctrl_c()
+    with pytest.raises(ImportError):  # without a Ctrl-C an error stays itself
+        with interrupts.ctrl_c_remembered(), interrupts.interruption_wins():
+            raise ImportError("a real one")
+    monkeypatch.setitem(cli.COMMANDS, "variables", _import_that_swallows_ctrl_c)
+    assert cli.main(["variables"]) == 130
+    assert capsys.readouterr().err == "popliteal: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_concurrent_writers_of_one_target_leave_one_complete_file(tmp_path, fmt="uai", target="net.uai"):

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Sequence
 
-from ..common.interrupts import ctrl_c_remembered, raise_if_interrupted
+from ..common.interrupts import ctrl_c_remembered, interruption_wins, raise_if_interrupted
 from ..common.version import __version__
 from . import reasoning as _reasoning
 from .options import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, MAX_MESSAGE, Parser, UsageError, common, decorate,
@@ -253,9 +253,10 @@ def cmd_score(args) -> int:
     where = "standard output" if args.output == "-" else args.output
     sep = {"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)
     try:
-        model = load_model(args.priors)
-        summary = score(args.input, args.output, model=model, chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
-                        engine=args.engine, priors_dir=args.priors, sep=sep, safe_csv=args.safe_csv)
+        with interruption_wins():
+            model = load_model(args.priors)
+            summary = score(args.input, args.output, model=model, chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
+                            engine=args.engine, priors_dir=args.priors, sep=sep, safe_csv=args.safe_csv)
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     except BrokenPipeError:  # `score -o - | head`: the reader has what it wanted
@@ -305,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         if getattr(args, "priors", None) is not None and not args.priors.strip():  # each command passes it on
             raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
-        with ctrl_c_remembered():
+        with ctrl_c_remembered(), interruption_wins():
             code = COMMANDS[args.command](args)
             if code != EXIT_INTERRUPTED:  # a command that reported its Ctrl-C has said all there is to say
                 raise_if_interrupted()  # swallowed on its way (a weakref callback): still an interruption

@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Iterator
 
-__all__ = ["ctrl_c_remembered", "handlers", "interrupts_held", "raise_if_interrupted"]
+__all__ = ["ctrl_c_remembered", "handlers", "interruption_wins", "interrupts_held", "raise_if_interrupted"]
 
 _SEEN = threading.Event()
 
@@ -74,6 +74,22 @@ def ctrl_c_remembered() -> Iterator[None]:
             yield
         finally:
             sys.unraisablehook = hook
+
+
+@contextlib.contextmanager
+def interruption_wins() -> Iterator[None]:
+    """Turn an error that follows a remembered Ctrl-C into the ``KeyboardInterrupt`` it was.
+
+    A C extension being imported when Ctrl-C arrives reports the interruption as its own
+    failure (pandas: "ImportError: pd_parser.c could not import module pandas"); the user
+    pressed Ctrl-C and should hear that, not see a traceback.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if _SEEN.is_set():
+            raise KeyboardInterrupt from exc
+        raise
 
 
 def raise_if_interrupted() -> None:
