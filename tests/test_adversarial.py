@@ -368,7 +368,9 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path, args, target, limit):
     On a machine where matplotlib had not yet cached its fonts, the child could not write that cache either
     and said so on a second line (a fresh environment, 2026-12-01): the test builds it first.
     """
-    import matplotlib.font_manager  # noqa: F401  builds matplotlib's font cache (once) outside the size limit
+    from matplotlib import font_manager
+
+    assert font_manager.fontManager.ttflist  # matplotlib's font cache, built (once) outside the size limit
 
     (tmp_path / target).write_text("old content\n")
     env = {**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")}
