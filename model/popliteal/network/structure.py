@@ -145,6 +145,9 @@ VARIABLES: tuple[Variable, ...] = (
     _v("calf_snap", FINDING,
        "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
        ("other_calf_condition", "bakers_cyst_rupture")),
+    # Added 2026-12-01: the sign of a superficial vein thrombosis, a quarter of which hide a deep one.
+    _v("vein_cord", FINDING, "a hard, tender cord along a vein under the skin of the calf or the back of the knee, "
+       "often red", ("other_calf_condition", "dvt")),
     _v("skin_discoloration", FINDING,
        "a leg that has turned bluish or reddish-blue, or veins that have become clearly visible, since the pain "
        "began (not long-standing varicose veins)",
@@ -170,6 +173,8 @@ VARIABLES: tuple[Variable, ...] = (
     _v("tendon_thickening", FINDING, "a thickened tendon at the back of the knee",
        ("hamstring_tendinopathy", "popliteus_tendinopathy")),
     _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation",)),
+    # Added 2026-12-01: the rest of the tibial nerve's territory.
+    _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot", ("tibial_nerve_irritation",)),
     _v("pain_after_walking", FINDING, "pain after long walking or running",
        ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain")),
     _v("pain_after_exercise", FINDING, "pain during or after sports",
