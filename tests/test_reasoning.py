@@ -249,11 +249,13 @@ def test_advice_never_contradicts_its_triage_level(simulated):
                            "doctor": "safety_net_doctor", "self_care": "safety_net_wait"}[level]
         if level == "emergency":  # the emergency text of every emergency rule that fired
             rules = set(result.triage.rules)
-            assert rules <= {"pe_symptomatic", "pe_probable", "knee_dislocated"}, rules
+            assert rules <= {"pe_symptomatic", "pe_probable", "knee_dislocated", "cold_pale_foot"}, rules
             if rules & {"pe_symptomatic", "pe_probable"}:
                 assert "call_emergency_pe" in ids
             if "knee_dislocated" in rules:
                 assert "dislocation_emergency" in ids
+            if "cold_pale_foot" in rules:
+                assert "cold_foot_emergency" in ids and "pech" not in ids
         if level == "urgent" and {"dvt_probable", "calf_sign", "dvt_likely"} & set(result.triage.rules):
             assert "dvt_see_today" in ids
         if level == "emergency":  # one instruction: no "see a doctor today" beside "call emergency services"
@@ -285,7 +287,8 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
     for evidence, result in simulated:
         ids, ev, p = result.advice_ids, result.evidence, result.probabilities
         trauma = reported(ev.get("recent_trauma"), {"yes"}, soft)
-        assert ("pech" in ids) == trauma, evidence
+        cold_foot = reported(ev.get("cold_pale_foot"), {"yes"}, soft)  # no compression or elevation then
+        assert ("pech" in ids) == (trauma and not cold_foot), evidence
         if result.triage.level in ("doctor", "self_care"):
             assert ("injury_when_today" in ids) == trauma, evidence
         # G-care / Cornwall / East Lancashire: a stuck (locked) knee, a knee that swelled within hours of an

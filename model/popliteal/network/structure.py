@@ -172,6 +172,9 @@ VARIABLES: tuple[Variable, ...] = (
         "ligament_injury", "tibial_nerve_irritation", "dvt"), states=PAIN_SIDES),
     _v("tendon_thickening", FINDING, "a thickened tendon at the back of the knee",
        ("hamstring_tendinopathy", "popliteus_tendinopathy")),
+    # Added 2026-12-01: the signs of a failing blood supply below the knee (a torn or blocked artery).
+    _v("cold_pale_foot", FINDING, "since the pain or the injury began, the foot has turned cold and pale, or the "
+       "pulses at the foot are weak or missing", ("epiphysiolysis", "ligament_injury")),
     _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation",)),
     # Added 2026-12-01: the rest of the tibial nerve's territory.
     _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot", ("tibial_nerve_irritation",)),
