@@ -130,14 +130,15 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Five "
-        "cohorts: the in-house cases written with the first network (2026-11), and four sets of cases written "
+        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Six "
+        "cohorts: the in-house cases written with the first network (2026-11), and five sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12`, `published-2026-12b` and `published-2026-12c`, the last three by independent "
-        "testers on 2026-12-01), "
+        "`published-2026-12`, `published-2026-12b`, `published-2026-12c` and `published-2026-12d`, the last "
+        "four by independent testers on 2026-12-01), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
         "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
-        "complaint node, e25c82a); changes made after reading their "
+        "complaint node, e25c82a; 2026-12d: bb14b07, before `vein_cord`, `sole_numbness` and "
+        "`cold_pale_foot`); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "
