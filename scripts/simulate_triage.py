@@ -36,6 +36,11 @@ SCENARIOS = {
 }
 
 
+def _share(value: float) -> str:
+    """A share as a percentage; a dash where the scenario has no such presenter (an empty group)."""
+    return "—" if value != value else f"{value:.1%}"
+
+
 def report(model, n: int, seed: int) -> str:
     """The markdown section: one table of measures, and the triage by true cause when all is answered."""
     lines = ["| scenario | true DVT/PE below urgent | ... with the calf asked | DVT/PE sent home | "
@@ -45,10 +50,10 @@ def report(model, n: int, seed: int) -> str:
     for i, (name, kwargs) in enumerate(SCENARIOS.items()):
         sim = validation.simulate_triage(model, n, np.random.default_rng(seed + i), **kwargs)
         s = validation.triage_summary(sim)
-        lines.append(f"| {name} | {s['dvt_or_pe_below_urgent']:.1%} (of {s['dvt_or_pe']}) | "
-                     f"{s['dvt_or_pe_below_urgent_calf_asked']:.1%} | {s['dvt_or_pe_sent_home']:.1%} | "
-                     f"{s['only_self_limiting_sent_to_doctor']:.1%} (of {s['only_self_limiting']}) | "
-                     f"{s['over_60_no_findings_urgent']:.1%} |")
+        lines.append(f"| {name} | {_share(s['dvt_or_pe_below_urgent'])} (of {s['dvt_or_pe']}) | "
+                     f"{_share(s['dvt_or_pe_below_urgent_calf_asked'])} | {_share(s['dvt_or_pe_sent_home'])} | "
+                     f"{_share(s['only_self_limiting_sent_to_doctor'])} (of {s['only_self_limiting']}) | "
+                     f"{_share(s['over_60_no_findings_urgent'])} |")
         if by_cause is None:
             by_cause = sim
         if kwargs.get("answered") == 0.0:
