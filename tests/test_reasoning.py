@@ -175,6 +175,31 @@ def test_a_knee_dislocated_in_an_injury_is_an_emergency_for_its_artery(policy):
                              "unable_to_bear_weight": "no"}), policy).level == "doctor"
 
 
+def test_guideline_says_a_cold_pale_foot_is_an_emergency_with_or_without_an_injury(policy):
+    """NHS Highland: acute limb ischaemia is a time-critical vascular emergency; Devon: its pain is worse with
+    the leg raised, so no compression or elevation (2026-12-01: an independent case, a child with a separated
+    growth plate and weak foot pulses, reached only 'urgent')."""
+    injured = assess(posterior({"age_group": "child", "recent_trauma": "yes", "cold_pale_foot": "yes"},
+                               epiphysiolysis=0.6), policy)
+    assert injured.triage.level == "emergency" and "cold_pale_foot" in injured.triage.rules
+    assert injured.advice_ids[0] == "cold_foot_emergency" and "call emergency services now" in injured.advice[0]
+    assert "pech" not in injured.advice_ids
+    no_injury = assess(posterior({"age_group": "over_60", "cold_pale_foot": "yes"}), policy)
+    assert no_injury.triage.level == "emergency" and no_injury.triage.rules == ("cold_pale_foot",)
+    warm = assess(posterior({"age_group": "child", "recent_trauma": "yes", "cold_pale_foot": "no"},
+                            epiphysiolysis=0.01), policy)
+    assert "cold_pale_foot" not in warm.triage.rules and "pech" in warm.advice_ids
+
+
+def test_superficial_vein_thrombosis_raises_the_mimic_and_the_dvt_behind_it(model):
+    """Decousus 2010: a quarter of superficial vein thromboses hide a deep one, so a tender cord along a
+    vein must not argue against a DVT."""
+    before = model.posterior({"age_group": "adult"}).probabilities
+    after = model.posterior({"age_group": "adult", "vein_cord": "yes"}).probabilities
+    assert after["other_calf_condition"] > 4 * before["other_calf_condition"]
+    assert after["dvt"] > 2 * before["dvt"]
+
+
 def test_acute_knee_injury_rules_follow_the_nhs_knee_pathways(policy):
     """Gloucestershire G-care: a locked knee (stuck, cannot straighten) goes straight to the acute knee or
     fracture clinic, with or without an injury; a haemarthrosis (swelling within hours of an injury) to an
