@@ -172,10 +172,11 @@ def test_a_woman_of_childbearing_age_is_asked_about_pregnancy_while_a_dvt_is_pla
 
 def test_after_an_injury_the_same_day_questions_come_first(model):
     """triage.yaml red_flag_questions: after an injury, weight bearing, a stuck knee and rapid swelling each
-    decide a same-day rule (Ottawa, G-care), so they are asked before any other question."""
+    decide a same-day rule (Ottawa, G-care), and a cold pale foot the emergency one (a torn artery,
+    since 2026-12-01), so they are asked before any other question."""
     policy = model.priors.triage
     after_injury = {f.question for f in policy.red_flags if ("recent_trauma", frozenset({"yes"})) in f.after}
-    assert after_injury == {"unable_to_bear_weight", "knee_stuck", "rapid_swelling"}
+    assert after_injury == {"unable_to_bear_weight", "knee_stuck", "rapid_swelling", "cold_pale_foot"}
     nq = model.next_questions({"age_group": "adolescent", "recent_trauma": "yes"})
     flagged = [q for q in nq.questions if q.red_flag]
     assert after_injury <= {q.variable for q in flagged} and nq.questions[:len(flagged)] == tuple(flagged)
