@@ -38,10 +38,9 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "age_group", "sex", "pregnancy", "recent_trauma", "sports_overload", "osteoarthritis", "long_travel",
     "immobilization", "estrogen_therapy", "cancer", "previous_thrombosis",
     "pain_side", "popliteal_swelling", "calf_pain", "calf_snap", "calf_swelling", "calf_tenderness", "vein_cord",
-    "skin_discoloration",
-    "bruising", "redness_warmth", "sudden_severe_pain", "pain_downhill", "knee_locking", "knee_stuck",
-    "knee_dislocation", "cold_pale_foot", "knee_instability", "rapid_swelling", "unable_to_bear_weight", "night_pain_both_legs",
-    "persistent_pain", "breathlessness", "fever",
+    "skin_discoloration", "bruising", "redness_warmth", "sudden_severe_pain", "pain_downhill", "knee_locking",
+    "knee_stuck", "knee_dislocation", "cold_pale_foot", "knee_instability", "rapid_swelling", "unable_to_bear_weight",
+    "night_pain_both_legs", "persistent_pain", "breathlessness", "fever",
 )
 
 
