@@ -230,3 +230,39 @@ def test_rebuild_from_the_values_gives_the_table_back(random_priors_dir):
         batched = node.rebuild(np.stack([values, values]))
         assert batched.shape == (2, *node.table.shape)
         np.testing.assert_allclose(batched[1], node.table, atol=1e-15)
+
+
+def _policy(triage_doc: dict) -> None:
+    from popliteal.network.priors import policy_from_documents
+
+    refs = _load_references(PRIORS / "references.yaml")
+    policy_from_documents(triage_doc, _doc("advice.yaml"), refs)
+
+
+def test_a_self_care_rule_must_decide_about_every_finding():
+    """A finding nobody thought of must not slip through to self-care (a lump behind a child's knee)."""
+    doc = _doc("triage.yaml")
+    _policy(doc)
+    growing = next(i for i, r in enumerate(doc["rules"]) if r["id"] == "growing_pains_pattern")
+    forgotten = copy.deepcopy(doc)
+    for cond in forgotten["rules"][growing]["when"]:
+        cond.get("no_evidence_of", {}).pop("popliteal_swelling", None)
+    with pytest.raises(PriorsError, match=rf"^triage\.yaml: rules\[{growing}\]\.compatible_findings: the finding "
+                                          r"'popliteal_swelling' is neither required"):
+        _policy(forgotten)
+    missing = copy.deepcopy(doc)
+    del missing["rules"][growing]["compatible_findings"]
+    with pytest.raises(PriorsError, match=r"compatible_findings: missing"):
+        _policy(missing)
+    both = copy.deepcopy(doc)
+    both["rules"][growing]["compatible_findings"].append("fever")
+    with pytest.raises(PriorsError, match=r"'fever' is already a condition of the rule"):
+        _policy(both)
+    not_finding = copy.deepcopy(doc)
+    not_finding["rules"][growing]["compatible_findings"].append("cancer")
+    with pytest.raises(PriorsError, match=r"'cancer' is not a finding"):
+        _policy(not_finding)
+    urgent = copy.deepcopy(doc)
+    urgent["rules"][0]["compatible_findings"] = ["calf_pain"]
+    with pytest.raises(PriorsError, match=r"rules\[0\]\.compatible_findings: only a self_care rule"):
+        _policy(urgent)

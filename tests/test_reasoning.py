@@ -239,6 +239,13 @@ def test_every_rule_names_advice_that_exists_and_every_advice_is_reachable(polic
     assert all(a.id in brought or a.show_when is not None for a in policy.advice)
 
 
+def test_no_cause_fits_speaks_up_whatever_complaint_was_reported(policy):
+    """The 'none of the causes fits' line must not depend on which finding the patient reported."""
+    entry = policy.advice_by_id()["no_cause_fits"]
+    named = {name for c in entry.show_when if c.kind == "evidence_any" for name, _ in c.items}
+    assert named == set(structure.FINDINGS)
+
+
 # --- invariants over simulated patients -------------------------------------------------
 
 WAIT = ("injury_mri_if_no_better", "safety_net_wait", "growing_pains_reassure", "heat_for_muscles",

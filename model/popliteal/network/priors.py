@@ -900,7 +900,7 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
         where = f"rules[{i}]"
         rule = _mapping(ctx, rule, where)
         _check_keys(ctx, rule, where, {"id", "level", "when", "reason", "advice"},
-                    {"threshold_range"} | _SOURCE_FIELDS)
+                    {"threshold_range", "compatible_findings"} | _SOURCE_FIELDS)
         rid = rule["id"]
         if not isinstance(rid, str) or not rid.isidentifier():
             raise ctx.fail(f"{where}.id", f"must be a name such as calf_sign, got {rid!r}")
@@ -912,6 +912,7 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
         when = _conditions(ctx, rule["when"], f"{where}.when")
         if not when:
             raise ctx.fail(f"{where}.when", "must hold at least one condition")
+        _compatible_findings(ctx, rule, where, when)
         reason = rule["reason"]
         if not isinstance(reason, str) or not reason.strip():
             raise ctx.fail(f"{where}.reason", "must be a non-empty text")
@@ -943,6 +944,38 @@ def policy_from_documents(triage_doc: Any, advice_doc: Any, references: dict[str
                         red_flags=_red_flags(ctx, data["red_flag_questions"]),
                         level_words=_level_words(ctx, data["levels"]), incidental_shown=shown_from,
                         incidental_heading=heading)
+
+
+def _compatible_findings(ctx: _Ctx, rule: dict[str, Any], where: str, when: tuple[Condition, ...]) -> None:
+    """A self-care rule must decide about every finding: required, excluded, or compatible with it.
+
+    A rule that sends a patient home must not let a finding through because nobody thought of
+    it (a lump behind a child's knee, a knee that gives way after sport): each finding is named
+    in its ``evidence`` (the pattern), in its ``no_evidence_of`` (a warning sign), or in its
+    ``compatible_findings`` (may be reported, and the patient may still be sent home). A finding
+    added to the network thus fails here until someone has decided.
+    """
+    key = f"{where}.compatible_findings"
+    if rule["level"] != "self_care":
+        if "compatible_findings" in rule:
+            raise ctx.fail(key, "only a self_care rule lists the findings it lets through")
+        return
+    if "compatible_findings" not in rule:
+        raise ctx.fail(key, "missing (a self_care rule names the findings that do not block it)")
+    raw = rule["compatible_findings"]
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise ctx.fail(key, "must be a list of finding names")
+    named = {name for c in when if c.kind in ("evidence", "no_evidence_of") for name, _ in c.items}
+    for name in raw:
+        if name not in structure.FINDINGS:
+            raise ctx.fail(key, f"{name!r} is not a finding")
+        if name in named:
+            raise ctx.fail(key, f"{name!r} is already a condition of the rule (evidence or no_evidence_of)")
+    for name in structure.FINDINGS:
+        if name not in named and name not in raw:
+            raise ctx.fail(key, f"the finding {name!r} is neither required (evidence), excluded "
+                                f"(no_evidence_of) nor listed here: decide whether a patient who reports "
+                                f"it may still be sent home")
 
 
 def _level_words(ctx: _Ctx, raw: Any) -> tuple[tuple[str, str], ...]:
