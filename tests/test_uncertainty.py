@@ -208,6 +208,28 @@ def test_narrow_ranges_give_draws_centred_on_the_point_posterior(tmp_path):
             assert drawn[t].std() <= 0.02, (case, t)
 
 
+def test_triage_stability_against_the_one_patient_triage_of_each_draw(model):
+    """The draws are triaged at once; each must get the level the one-patient path gives it."""
+    from popliteal.clinic.policy import triage
+    from popliteal.clinic.uncertainty import triage_stability
+    from popliteal.engine.evidence import from_mapping
+    from popliteal.engine.inference import Posterior
+
+    cases = [CASE, {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no", "fever": "no",
+                    "persistent_pain": "no"},
+             {"age_group": "adult", "pain_after_exercise": "yes", "sports_overload": "yes", "recent_trauma": "no",
+              "calf_pain": "yes:0.6"}]
+    for case in cases:
+        evidence = from_mapping(case)
+        samples = posterior_draws(model.priors, evidence, 200, seed=3)
+        shown = evidence.as_dict()
+        counts = dict.fromkeys(LEVELS, 0)
+        for i in range(200):
+            post = Posterior(evidence=shown, probabilities={t: float(s[i]) for t, s in samples.items()}, digest="x")
+            counts[triage(post, model.priors.triage).level] += 1
+        assert triage_stability(samples, shown, model.priors.triage) == {lv: c / 200 for lv, c in counts.items()}
+
+
 def test_model_query_reports_intervals_and_triage_stability(model):
     result = model.query(CASE, uncertainty=300, seed=1)
     point = model.query(CASE)

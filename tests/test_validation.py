@@ -138,7 +138,7 @@ def test_validate_script_writes_the_report(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), "--out", str(tmp_path)],
                           capture_output=True, text=True,
                           env={**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")},
-                          timeout=300)
+                          timeout=1800)  # a guard against a hang, not a speed test (about 4 min here)
     assert proc.returncode == 0, proc.stderr
     report = (tmp_path / "validation.md").read_text()
     assert "## Calibration against the Wells score" in report and "## Sensitivity" in report

@@ -242,6 +242,7 @@ class Plan:
         self.observed = tuple(observed)
         self.targets = tuple(targets)
         self.batched_tables = batched_tables
+        self.trials = trials
         factorised = factorised or {}
         ids = {n: i for i, n in enumerate(structure.NAMES)}
         cards = [len(v.states) for v in structure.VARIABLES]
