@@ -304,10 +304,10 @@ class Engine:
         if low.size:  # keep only cases where a term of P(e) can underflow: every term >= floor * likelihood floors
             low = low[floor + _log_likelihood_floor(likelihoods, low) < _LOG_SAFE]
         ok = p_e > IMPOSSIBLE
-        safe = np.where(ok, p_e, 1.0)[:, None]
         out = {}
-        for t, j in joint.items():
-            m = j / safe
+        for t, j in joint.items():  # each row by its own sum (P(e) to rounding): it sums to 1, evidence is exact
+            sums = j.sum(axis=1, keepdims=True)
+            m = j / np.where(ok[:, None] & (sums > 0), sums, 1.0)
             m[~ok] = np.nan
             out[t] = m
         with np.errstate(divide="ignore"):
