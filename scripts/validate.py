@@ -37,6 +37,8 @@ from popliteal.present.figures import style  # noqa: E402
 
 DOCS = ROOT / "docs"
 VIGNETTES = ROOT / "tests" / "vignettes"
+#: Simulated presenters per scenario in the report.
+PRESENTERS = 20_000
 WELLS = ROOT / "tests" / "data" / "wells_calibration.yaml"
 BASELINE = ROOT / "tests" / "data" / "validation_baseline.json"
 MISS_REASONS = ROOT / "tests" / "data" / "miss_reasons.yaml"
@@ -105,9 +107,18 @@ def posterior_ranges(model, vignettes):
     return out
 
 
-def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
+def _shown(folder: Path) -> str:
+    """A folder as the report names it: relative to the project when inside it."""
+    try:
+        return folder.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(folder)
+
+
+def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path = VIGNETTES,
+          presenters: int = PRESENTERS) -> dict:
     model = popliteal.load(ROOT / "priors")
-    vignettes = validation.load_vignettes(VIGNETTES)
+    vignettes = validation.load_vignettes(vignette_dir)
     scores = validation.score_vignettes(model, vignettes)
     strata, cases = validation.load_wells_cases(WELLS)
     calib = validation.wells_calibration(model, cases)
@@ -130,7 +141,7 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `tests/vignettes/`, each written from a cited public source. Six "
+        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Six "
         "cohorts: the in-house cases written with the first network (2026-11), and five sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
         "`published-2026-12`, `published-2026-12b`, `published-2026-12c` and `published-2026-12d`, the last "
@@ -191,13 +202,13 @@ def build(update_baseline: bool = False, docs: Path = DOCS) -> dict:
         "",
         "## Triage of simulated presenters",
         "",
-        "Presenters drawn from the network itself (`scripts/simulate_triage.py`, 20,000 per scenario, "
+        f"Presenters drawn from the network itself (`scripts/simulate_triage.py`, {presenters:,} per scenario, "
         "seed 2026): the model sees only their risk factors and findings. This checks the policy of "
         "`priors/triage.yaml` against the model's own assumptions, not real-world accuracy. Goals of the "
         "triage issue: true DVT or PE below urgent < 2% with the calf questions answered; presenters whose "
         "only cause is self-limiting sent to a doctor ≤ 30%; over-60s sent urgent on risk factors alone ≈ 0.",
         "",
-        simulate_triage.report(model, 20_000, 2026),
+        simulate_triage.report(model, presenters, 2026),
         "",
         "Reading: a true DVT below urgent is one without any calf sign or symptom, whose risk factors keep "
         "P(dvt) under 5% (a silent thrombosis, as the network's own finding rates draw it: reaching it "
@@ -268,8 +279,16 @@ def main(argv=None) -> int:
     parser.add_argument("--update-baseline", action="store_true",
                         help="also rewrite tests/data/validation_baseline.json")
     parser.add_argument("--out", type=Path, default=DOCS, help="folder for validation.md and figures/")
+    parser.add_argument("--vignettes", type=Path, default=VIGNETTES,
+                        help="folder of vignettes (default tests/vignettes; another one for a quick run)")
+    parser.add_argument("--presenters", type=int, default=PRESENTERS,
+                        help=f"simulated presenters per scenario (default {PRESENTERS:,})")
     args = parser.parse_args(argv)
-    summary = build(args.update_baseline, args.out)
+    if args.update_baseline and (args.vignettes != VIGNETTES or args.presenters != PRESENTERS):
+        parser.error("--update-baseline needs the whole suite: no --vignettes or --presenters")
+    if args.presenters < 1:
+        parser.error(f"--presenters must be at least 1, got {args.presenters}")
+    summary = build(args.update_baseline, args.out, args.vignettes, args.presenters)
     print(json.dumps(summary, indent=1))
     print(f"wrote {args.out / 'validation.md'}")
     return 0

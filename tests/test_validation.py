@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -135,14 +136,29 @@ def test_broken_vignette_is_refused_with_file_and_field(tmp_path):
 
 @pytest.mark.slow
 def test_validate_script_writes_the_report(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), "--out", str(tmp_path)],
+    """The whole script end to end, on every 12th vignette and 2,000 presenters (``make validate`` runs all)."""
+    chosen = tmp_path / "vignettes"
+    chosen.mkdir()
+    for path in sorted(VIGNETTES.glob("*.yaml"))[::12]:
+        shutil.copy(path, chosen / path.name)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), "--out", str(tmp_path),
+                           "--vignettes", str(chosen), "--presenters", "2000"],
                           capture_output=True, text=True,
                           env={**os.environ, "MPLBACKEND": "Agg", "POPLITEAL_CACHE_DIR": str(tmp_path / "cache")},
-                          timeout=1800)  # a guard against a hang, not a speed test (about 4 min here)
+                          timeout=1800)  # a guard against a hang, not a speed test
     assert proc.returncode == 0, proc.stderr
     report = (tmp_path / "validation.md").read_text()
     assert "## Calibration against the Wells score" in report and "## Sensitivity" in report
+    assert "2,000 per scenario" in report
+    assert f"{len(list(chosen.iterdir()))} vignettes in `{chosen}/`" in report
     assert (tmp_path / "figures" / "validation-tornado.png").stat().st_size > 1000
+
+
+def test_validate_script_refuses_a_baseline_from_part_of_the_suite(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), "--update-baseline",
+                           "--vignettes", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    assert "--update-baseline needs the whole suite" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_simulated_referrals_count_every_self_limiting_presenter_once(model):
