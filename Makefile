@@ -30,9 +30,11 @@ run: venv
 		--plot figures/example-query.png
 	@echo "plot written to figures/example-query.png"
 
-## make test: the whole test suite, notebooks included
+## make test: the whole test suite, notebooks included, on every core (pytest-xdist; each test
+## file stays in one worker, so a module's fixtures are built once). PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 test: test-venv
-	MPLBACKEND=Agg $(BIN)/python -m pytest
+	MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make notebooks: JupyterLab on notebooks/, in the project's environment (installs the
 ## notebooks extra, JupyterLab and ipywidgets, the first time). More JupyterLab options in ARGS:
