@@ -284,7 +284,7 @@ def main(argv=None) -> int:
     parser.add_argument("--presenters", type=int, default=PRESENTERS,
                         help=f"simulated presenters per scenario (default {PRESENTERS:,})")
     args = parser.parse_args(argv)
-    if args.update_baseline and (args.vignettes != VIGNETTES or args.presenters != PRESENTERS):
+    if args.update_baseline and (args.vignettes.resolve() != VIGNETTES.resolve() or args.presenters != PRESENTERS):
         parser.error("--update-baseline needs the whole suite: no --vignettes or --presenters")
     if args.presenters < 1:
         parser.error(f"--presenters must be at least 1, got {args.presenters}")
