@@ -54,7 +54,7 @@ PLAN_MIN_BATCH = 16
 #: Cases per greedy order tried: a pattern planned for fewer cases than its full number of
 #: trials times this tries fewer orders (at least :data:`MIN_PLAN_TRIALS`). A trial costs about
 #: 13 ms and a case about 0.1 ms, so 300 draws of one case no longer spend twice their
-#: contraction time on the search (2026-12-02, 2-core EPYC: 0.32 s of planning, 0.15 s of work).
+#: contraction time on the search (2026-12-02, 2-core Intel Xeon: 0.32 s of planning, 0.15 s of work).
 CASES_PER_TRIAL = 200
 MIN_PLAN_TRIALS = 3
 #: Tables with at least this many parents are contracted as a sum of products over their parents
