@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -329,26 +329,34 @@ def posterior_draws(priors: Priors, evidence: Evidence, draws: int,
     return {t: np.concatenate(v) for t, v in parts.items()}
 
 
-def draw_engines(priors: Priors, draws: int, seed: int) -> list[tuple[int, Engine]]:
-    """The engines over ``draws`` parameter sets, in chunks: ``[(rows, engine), ...]``.
+def draw_engines(priors: Priors, draws: int, seed: int) -> Iterator[tuple[int, Engine]]:
+    """The engines over ``draws`` parameter sets, one chunk at a time: ``(rows, engine)``.
 
-    The draws depend only on the priors, their number and the seed, so the engines of the
-    last call are kept and serve the next one (another case in a notebook, the next
-    vignette of the validation report) without drawing and rebuilding every table again,
-    which costs more than the contraction of one case (2026-12-02, 2-core Intel Xeon, 300 draws:
-    0.27 s against 0.16 s). One set is kept: its tables take 49 MiB for 300 draws and
-    163 MiB for 1,000.
+    The draws depend only on the priors, their number and the seed. Up to :data:`CHUNK`
+    draws (one engine) the engine of the last call is kept and serves the next one (another
+    case in a notebook, the next vignette of the validation report) without drawing and
+    rebuilding every table again, which costs more than the contraction of one case
+    (2026-12-02, 2-core Intel Xeon, 300 draws: 0.27 s against 0.16 s); its tables take
+    49 MiB for 300 draws and 163 MiB for 1,000. More draws are built chunk by chunk and
+    never kept, so memory stays that of one chunk however many are asked for.
     """
+    def build(values: np.ndarray) -> tuple[int, Engine]:
+        return values.shape[0], Engine(carry(dist.tables(priors, values), priors.tables, fitted), batched_tables=True)
+
     key = (priors.digest, draws, seed)
-    if key not in _ENGINES:
-        dist = distributions(priors)
-        files = priors.tables
-        fitted = fitted_tables(files, priors.digest)
-        engines = [(values.shape[0], Engine(carry(dist.tables(priors, values), files, fitted), batched_tables=True))
-                   for values in dist._chunks(draws, seed)]
-        _ENGINES.clear()
-        _ENGINES[key] = engines
-    return _ENGINES[key]
+    if draws <= CHUNK and key in _ENGINES:
+        yield from _ENGINES[key]
+        return
+    dist = distributions(priors)
+    fitted = fitted_tables(priors.tables, priors.digest)
+    if draws > CHUNK:
+        for values in dist._chunks(draws, seed):
+            yield build(values)
+        return
+    engines = [build(values) for values in dist._chunks(draws, seed)]
+    _ENGINES.clear()
+    _ENGINES[key] = engines
+    yield from engines
 
 
 _ENGINES: dict[tuple[str, int, int], list[tuple[int, Engine]]] = {}
