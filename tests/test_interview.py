@@ -252,3 +252,22 @@ def test_cli_interview_max_questions_and_impossible_start():
     bad = cli("interview", "-e", "sex=male", "-e", "pregnant_or_postpartum=yes", stdin="yes\n")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "impossible" in bad.stderr
     assert cli("interview", "--max-questions", "0").returncode == 2
+
+
+def test_an_older_adult_without_injury_is_asked_about_a_cold_pale_foot_before_the_interview_settles(model):
+    """triage.yaml rule cold_pale_foot (nhs_highland_ali): a foot turned cold and pale is an emergency whatever
+    the cause, a clotted popliteal aneurysm in an older adult included, who has had no injury. Its
+    red_flag_questions entry names the injury only; the answer that would raise the level to emergency makes
+    it a red flag for everyone else, and a pending red flag keeps the interview from settling (session of
+    2026-12-02: the last note thought it was asked first only after an injury)."""
+    oracle = {"age_group": "over_60", "recent_trauma": "no"}
+    iv = Interview(model, oracle)
+    while (status := iv.status()).reason is None:
+        q = status.question
+        if q.variable == "cold_pale_foot":
+            assert q.red_flag and "would make it emergency (cold_pale_foot)" in q.rationale
+            break
+        iv.answer(q.variable, "no")  # every other warning sign denied: the cold foot must still come
+    else:
+        pytest.fail(f"the interview stopped ({status.reason}) without asking about a cold, pale foot")
+    assert model.query({**oracle, "cold_pale_foot": "yes"}).triage.level == "emergency"
