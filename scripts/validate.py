@@ -45,7 +45,8 @@ MISS_REASONS = ROOT / "tests" / "data" / "miss_reasons.yaml"
 COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "published cases, 2026-11",
                  "published-2026-12": "published cases, 2026-12", "published-2026-12b": "published cases, 2026-12b",
                  "published-2026-12c": "published cases, 2026-12c",
-                 "published-2026-12d": "published cases, 2026-12d"}
+                 "published-2026-12d": "published cases, 2026-12d",
+                 "published-2026-12e": "published cases, 2026-12e"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
@@ -141,15 +142,15 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Six "
-        "cohorts: the in-house cases written with the first network (2026-11), and five sets of cases written "
+        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Seven "
+        "cohorts: the in-house cases written with the first network (2026-11), and six sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12`, `published-2026-12b`, `published-2026-12c` and `published-2026-12d`, the last "
-        "four by independent testers on 2026-12-01), "
+        "`published-2026-12`, `published-2026-12b`, `published-2026-12c`, `published-2026-12d` and "
+        "`published-2026-12e`, the last five by independent testers on 2026-12-01 and 2026-12-02), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
         "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
         "complaint node, e25c82a; 2026-12d: bb14b07, before `vein_cord`, `sole_numbness` and "
-        "`cold_pale_foot`); changes made after reading their "
+        "`cold_pale_foot`; 2026-12e: 33970ef, before `anticoagulation`); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "

@@ -33,7 +33,8 @@ ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
 ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
 #: pregnant_or_postpartum, which stays accepted as evidence (structure.ALIASES).
-ADDED_RISK_FACTORS = {"pregnancy": ("no", "pregnant", "postpartum")}
+#: 2026-12-02: anticoagulation (a treated patient rarely forms a new clot and bleeds more easily).
+ADDED_RISK_FACTORS = {"pregnancy": ("no", "pregnant", "postpartum"), "anticoagulation": ("yes", "no")}
 #: 2026-12-01: the complaint the causes compete for (docs/contract.md, `knee_pain`).
 ADDED_COMPLAINT = {"knee_pain"}
 ADDED = ADDED_FINDINGS | ADDED_CAUSES | ADDED_PRESENCE | set(ADDED_RISK_FACTORS) | ADDED_COMPLAINT
@@ -52,7 +53,9 @@ def test_states_and_kinds_match_the_contract():
         assert structure.BY_NAME[name].kind == "risk_factor"
     for name in CONTRACT_CAUSES | CONTRACT_COMPLICATIONS | CONTRACT_FINDINGS:
         assert structure.BY_NAME[name].states == ("yes", "no")
-    assert structure.BY_NAME["pregnancy"].states == ADDED_RISK_FACTORS["pregnancy"]
+    for name, states in ADDED_RISK_FACTORS.items():
+        assert structure.BY_NAME[name].states == states
+        assert structure.BY_NAME[name].kind == "risk_factor"
     assert structure.BY_NAME["pain_side"].states == ("medial", "lateral", "central")
     assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "presence"} == ADDED_PRESENCE
     assert {n for n in structure.NAMES if structure.BY_NAME[n].kind == "cause"} == CONTRACT_CAUSES | ADDED_CAUSES
@@ -96,7 +99,8 @@ def test_seed_says_which_edges_exist():
     ]
     assert [edge for edge in must if edge not in e] == []
     thrombosis_risks = {"age_group", "pregnancy", "estrogen_therapy", "immobilization", "long_travel",
-                        "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking"}
+                        "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking",
+                        "anticoagulation"}
     assert set(structure.BY_NAME["dvt"].parents) == thrombosis_risks
 
 

@@ -36,7 +36,7 @@ BUTTON_WIDTH = "7em"
 #: What a patient can tell, then what can be found: the controls shown by default.
 DEFAULT_VARIABLES: tuple[str, ...] = (
     "age_group", "sex", "pregnancy", "recent_trauma", "sports_overload", "osteoarthritis", "long_travel",
-    "immobilization", "estrogen_therapy", "cancer", "previous_thrombosis",
+    "immobilization", "estrogen_therapy", "cancer", "previous_thrombosis", "anticoagulation",
     "pain_side", "popliteal_swelling", "calf_pain", "calf_snap", "calf_swelling", "calf_tenderness", "vein_cord",
     "skin_discoloration", "bruising", "redness_warmth", "sudden_severe_pain", "pain_downhill", "knee_locking",
     "knee_stuck", "knee_dislocation", "cold_pale_foot", "knee_instability", "rapid_swelling", "unable_to_bear_weight",

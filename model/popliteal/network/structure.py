@@ -85,6 +85,10 @@ VARIABLES: tuple[Variable, ...] = (
     _v("previous_thrombosis", RISK_FACTOR, "thrombosis in the past"),
     _v("thrombophilia", RISK_FACTOR, "a disease with a tendency to clot"),
     _v("smoking", RISK_FACTOR, "smoking", ("age_group",)),
+    # Added 2026-12-02: a treated patient rarely forms a new clot and bleeds more easily (a calf haematoma).
+    _v("anticoagulation", RISK_FACTOR,
+       "takes a blood thinner (anticoagulant: warfarin, apixaban, rivaroxaban, edoxaban, dabigatran or heparin "
+       "injections; not aspirin or clopidogrel alone)", ("age_group",)),
     # --- presence: there, whether or not it causes this pain -------------------------
     _v("meniscus_tear_present", PRESENCE,
        "a torn meniscus is present (traumatic or degenerative), as an MRI would show, whether or not it "
@@ -117,7 +121,7 @@ VARIABLES: tuple[Variable, ...] = (
        ("bakers_cyst_present", "bakers_cyst_rupture")),
     _v("dvt", CAUSE, "deep vein thrombosis of the leg",
        ("age_group", "pregnancy", "estrogen_therapy", "immobilization", "long_travel",
-        "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking")),
+        "overweight", "cancer", "previous_thrombosis", "thrombophilia", "smoking", "anticoagulation")),
     _v("pulmonary_embolism", COMPLICATION, "pulmonary embolism, a complication of a deep vein thrombosis",
        ("dvt",)),
     _v("tibial_nerve_irritation", CAUSE, "irritation or constriction of the tibial nerve in the back of the knee",
@@ -126,7 +130,7 @@ VARIABLES: tuple[Variable, ...] = (
     # diagnosis"). They cause calf swelling and tenderness *together*, which independent leaks cannot.
     _v("other_calf_condition", CAUSE,
        "another calf condition that mimics a thrombosis: a torn calf muscle (tennis leg), cellulitis, "
-       "superficial thrombophlebitis", ("age_group",)),
+       "superficial thrombophlebitis", ("age_group", "anticoagulation")),
     # --- the complaint: the pain every user of the model has --------------------------
     # Always known ("yes"): the causes compete for it, so a cause that explains this pain makes
     # the others less likely (explaining away). See priors/knee_pain.yaml and engine.complaint.
@@ -153,7 +157,7 @@ VARIABLES: tuple[Variable, ...] = (
        "began (not long-standing varicose veins)",
        ("dvt", "other_calf_condition")),
     _v("bruising", FINDING, "a bruise at the calf or ankle (the crescent sign of a ruptured Baker's cyst)",
-       ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma")),
+       ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma", "anticoagulation")),
     _v("calf_tenderness", FINDING, "pain when the calf is squeezed or the sole of the foot is pressed",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
     _v("redness_warmth", FINDING, "redness and overheating of the back of the knee",
