@@ -209,6 +209,16 @@ def test_a_question_whose_answer_would_send_the_patient_the_same_day_is_asked_fi
     assert "fever" in {q.variable for q in model.next_questions(limp).questions if q.red_flag}
 
 
+
+def test_a_patient_on_a_blood_thinner_is_asked_about_the_calf_even_when_a_clot_is_unlikely(model):
+    """The blood thinner lowers P(dvt) below the calf rules' 2% (prins2018), but a painful calf on one is a
+    same-day matter of its own (rule anticoagulated_calf), so the calf questions stay red flags."""
+    ev = {"age_group": "adult", "sex": "male", "anticoagulation": "yes", "recent_trauma": "no"}
+    assert model.posterior(ev).probabilities["dvt"] < 0.02
+    flagged = {q.variable: q for q in model.next_questions(ev).questions if q.red_flag}
+    assert "calf_pain" in flagged and "anticoagulated_calf" in flagged["calf_pain"].rationale
+    assert model.query({**ev, "calf_pain": "yes"}).triage.level == "urgent"
+
 def test_no_red_flag_when_no_dangerous_cause_is_plausible(model):
     ev = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "calf_swelling": "no",
           "calf_tenderness": "no"}

@@ -85,3 +85,50 @@ def test_childrens_bone_and_joint_guideline_says_fever_with_leg_pain_is_seen_tod
     # the interview asks it: a yes would send the child the same day
     nq = model.next_questions({"age_group": "child", "night_pain_both_legs": "yes"})
     assert "fever" in {q.variable for q in nq.questions if q.red_flag}
+
+
+_NO_THROMBOSIS_RISK = {k: "no" for k in ("estrogen_therapy", "immobilization", "long_travel", "overweight", "cancer",
+                                         "previous_thrombosis", "thrombophilia", "smoking")}
+
+
+def test_prins_says_a_blood_thinner_cuts_the_odds_of_a_new_clot_about_fivefold(model):
+    """Prins 2018: recurrence 2.0% on rivaroxaban against 10.0% on placebo (odds ratio about 0.2)."""
+    patient = {"age_group": "over_60", "sex": "female", "pregnancy": "no", **_NO_THROMBOSIS_RISK}
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    treated = model.posterior({**patient, "anticoagulation": "yes"}).probabilities["dvt"]
+    untreated = model.posterior({**patient, "anticoagulation": "no"}).probabilities["dvt"]
+    assert 0.1 <= odds(treated) / odds(untreated) <= 0.45
+    # a clot on treatment stays possible: a swollen calf on a blood thinner is still seen the same day
+    swollen = model.query({**patient, "anticoagulation": "yes", "calf_swelling": "yes"})
+    assert swollen.triage.level in ("urgent", "emergency")
+
+
+def test_case_reports_say_a_swollen_calf_on_a_blood_thinner_may_be_a_bleed_not_a_clot(model):
+    """Mohamed 2024, Kallas 2022: spontaneous calf haematomas occur mostly on anticoagulants and mimic a DVT."""
+    calf = {"age_group": "over_60", "sex": "male", "recent_trauma": "no", "calf_swelling": "yes",
+            "calf_tenderness": "yes", "calf_pain": "yes"}
+    ratio = lambda p: p["other_calf_condition"] / p["dvt"]  # noqa: E731
+    treated = model.posterior({**calf, "anticoagulation": "yes"}).probabilities
+    untreated = model.posterior({**calf, "anticoagulation": "no"}).probabilities
+    assert ratio(treated) > 5 * ratio(untreated)
+    assert model.posterior({**calf, "anticoagulation": "yes"}).ranking[0] == "other_calf_condition"
+
+
+def test_a_painful_calf_on_a_blood_thinner_is_seen_the_same_day_whatever_p_dvt(model):
+    """triage.yaml anticoagulated_calf: a bleed into the calf is itself a same-day matter (Mohamed 2024)."""
+    patient = {"age_group": "adult", "sex": "male", **_NO_THROMBOSIS_RISK, "calf_pain": "yes"}
+    treated = model.query({**patient, "anticoagulation": "yes"})
+    assert treated.posterior.probabilities["dvt"] < 0.02  # below calf_pain_dvt_possible's threshold
+    assert treated.triage.level == "urgent" and "anticoagulated_calf" in treated.triage.rules
+    assert {"anticoagulated_calf_today", "dvt_emergency_if_breathless"} <= set(treated.advice_ids)
+    assert "anticoagulated_watch" not in treated.advice_ids  # the same-day text, not the watch-for one
+    untreated = model.query({**patient, "anticoagulation": "no"})
+    assert "anticoagulated_calf" not in untreated.triage.rules
+
+
+def test_rotherham_leaflet_says_a_patient_on_a_blood_thinner_reports_unexplained_bruising(model):
+    """Rotherham NHS FT: 'if you have any unexplained bruising, consult your anticoagulant nurse/GP'."""
+    runner = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "recent_trauma": "no"}
+    treated = model.query({**runner, "anticoagulation": "yes"})
+    assert treated.triage.level in ("doctor", "self_care") and "anticoagulated_watch" in treated.advice_ids
+    assert "anticoagulated_watch" not in model.query({**runner, "anticoagulation": "no"}).advice_ids
