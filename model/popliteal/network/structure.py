@@ -203,6 +203,12 @@ VARIABLES: tuple[Variable, ...] = (
     _v("knee_dislocation", FINDING,
        "after an injury the knee joint itself (not only the kneecap) was visibly out of place or deformed, "
        "even if it went back in by itself", ("ligament_injury", "epiphysiolysis")),
+    # Added 2026-12-02: the energy of the injury (a road accident, a fall from a height), history that raises
+    # the fractures and torn ligaments the knee rules look for.
+    _v("high_energy_injury", FINDING,
+       "the knee was hurt in a high-energy accident: a road accident (in or on a vehicle, or hit by one), a fall "
+       "from more than about 3 metres, or a heavy blow or crush",
+       ("ligament_injury", "epiphysiolysis", "meniscus_tear", "recent_trauma")),
     _v("rapid_swelling", FINDING,
        "the knee swelled up within a few hours of an injury (bleeding into the joint)",
        ("recent_trauma", "ligament_injury", "meniscus_tear", "epiphysiolysis")),
