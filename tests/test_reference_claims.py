@@ -7,6 +7,10 @@ breaks them only if it reverses what the reference says.
 
 from __future__ import annotations
 
+import pytest
+
+from popliteal.engine.inference import ImpossibleEvidence
+
 
 def test_merck_says_downhill_pain_at_the_outer_back_of_the_knee_is_popliteus_tendinitis(model):
     """Merck Manual: 'Pain and soreness, particularly when running downhill, develop along the posterolateral knee.'"""
@@ -132,3 +136,28 @@ def test_rotherham_leaflet_says_a_patient_on_a_blood_thinner_reports_unexplained
     treated = model.query({**runner, "anticoagulation": "yes"})
     assert treated.triage.level in ("doctor", "self_care") and "anticoagulated_watch" in treated.advice_ids
     assert "anticoagulated_watch" not in model.query({**runner, "anticoagulation": "no"}).advice_ids
+
+
+def test_field_triage_guideline_says_a_high_energy_accident_is_seen_the_same_day(model):
+    """Newgard 2022 (field triage): a road accident or a fall from a height goes to a trauma centre, however it feels."""
+    walking = {"age_group": "adult", "sex": "male", "recent_trauma": "yes", "unable_to_bear_weight": "no",
+               "knee_effusion": "no"}
+    assert model.query(walking).triage.level == "doctor"
+    accident = model.query({**walking, "high_energy_injury": "yes"})
+    assert accident.triage.level == "urgent" and "high_energy_injury" in accident.triage.rules
+    assert "high_energy_today" in accident.advice_ids
+
+
+def test_physeal_fractures_come_from_high_energy_injuries_more_often_than_torn_menisci(model):
+    """Distal femur review (2022): car accidents are significant contributors to physeal fractures in children."""
+    teen = {"age_group": "adolescent", "recent_trauma": "yes"}
+    before = model.posterior(teen).probabilities
+    after = model.posterior({**teen, "high_energy_injury": "yes"}).probabilities
+    assert after["epiphysiolysis"] > 2 * before["epiphysiolysis"]
+    assert after["ligament_injury"] > before["ligament_injury"]
+    assert after["meniscus_tear"] / after["ligament_injury"] < before["meniscus_tear"] / before["ligament_injury"]
+
+
+def test_a_high_energy_accident_without_an_injury_is_impossible(model):
+    with pytest.raises(ImpossibleEvidence):
+        model.posterior({"recent_trauma": "no", "high_energy_injury": "yes"})

@@ -208,7 +208,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("high_energy_injury", FINDING,
        "the knee was hurt in a high-energy accident: a road accident (in or on a vehicle, or hit by one), a fall "
        "from more than about 3 metres, or a heavy blow or crush",
-       ("ligament_injury", "epiphysiolysis", "meniscus_tear", "recent_trauma")),
+       ("ligament_injury", "epiphysiolysis", "recent_trauma")),
     _v("rapid_swelling", FINDING,
        "the knee swelled up within a few hours of an injury (bleeding into the joint)",
        ("recent_trauma", "ligament_injury", "meniscus_tear", "epiphysiolysis")),
