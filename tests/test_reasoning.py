@@ -318,7 +318,9 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
     soft = model.priors.triage.soft_evidence_threshold
     for evidence, result in simulated:
         ids, ev, p = result.advice_ids, result.evidence, result.probabilities
-        trauma = reported(ev.get("recent_trauma"), {"yes"}, soft)
+        # a high-energy accident is an injury (the model holds the one without the other impossible)
+        trauma = (reported(ev.get("recent_trauma"), {"yes"}, soft)
+                  or reported(ev.get("high_energy_injury"), {"yes"}, soft))
         cold_foot = reported(ev.get("cold_pale_foot"), {"yes"}, soft)  # no compression or elevation then
         assert ("pech" in ids) == (trauma and not cold_foot), evidence
         if result.triage.level in ("doctor", "self_care"):
