@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pytest
 
+from popliteal import batch
 from popliteal.network import structure
 from popliteal.engine.evidence import from_mapping
 from popliteal.clinic.explain import ASKABLE, leading_causes, next_questions
@@ -209,7 +210,6 @@ def test_a_question_whose_answer_would_send_the_patient_the_same_day_is_asked_fi
     assert "fever" in {q.variable for q in model.next_questions(limp).questions if q.red_flag}
 
 
-
 def test_a_patient_on_a_blood_thinner_is_asked_about_the_calf_even_when_a_clot_is_unlikely(model):
     """The blood thinner lowers P(dvt) below the calf rules' 2% (prins2018), but a painful calf on one is a
     same-day matter of its own (rule anticoagulated_calf), so the calf questions stay red flags."""
@@ -218,6 +218,7 @@ def test_a_patient_on_a_blood_thinner_is_asked_about_the_calf_even_when_a_clot_i
     flagged = {q.variable: q for q in model.next_questions(ev).questions if q.red_flag}
     assert "calf_pain" in flagged and "anticoagulated_calf" in flagged["calf_pain"].rationale
     assert model.query({**ev, "calf_pain": "yes"}).triage.level == "urgent"
+
 
 def test_no_red_flag_when_no_dangerous_cause_is_plausible(model):
     ev = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "calf_swelling": "no",
@@ -330,7 +331,6 @@ def test_conflict_is_not_positive_for_coherent_evidence(model, coherent):
     assert "warnings" not in model.query(coherent).to_dict()
 
 
-
 def test_conflict_takes_the_history_as_one_piece_against_its_definition(model):
     """Jensen's measure with the risk factors as one piece: log(P(e_history) prod_f P(e_f) / P(e))."""
     history = {"age_group": "adolescent", "sex": "female", "recent_trauma": "yes"}
@@ -357,11 +357,10 @@ def test_presenters_drawn_from_the_network_rarely_get_the_conflict_warning(model
     """The threshold's calibration (explain.CONFLICT_THRESHOLD): coherent presenters, drawn from the
     model itself with a third of the questions answered, are warned in about 2%; the former fixed 0.1
     warned about 30% of them."""
-    from popliteal import batch
-
     cases = batch.simulate_cases(model, 300, np.random.default_rng(2026), observe=0.3)
     warned = [model.conflict({k: v for k, v in case.items() if v}).conflicting for case in cases.to_dict("records")]
     assert np.mean(warned) < 0.06
+
 
 def test_one_piece_of_evidence_never_conflicts(model):
     assert model.conflict({"calf_swelling": "yes"}).score == 0.0

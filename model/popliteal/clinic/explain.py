@@ -910,7 +910,8 @@ def conflict(engine: Engine, evidence: Evidence) -> Conflict:
     posterior = query(engine, evidence, "")
     names = _ordered_names(evidence)
     history = [n for n in names if n in structure.RISK_FACTORS]
-    pieces = ([set(history)] if history else []) + [{n} for n in names if n not in structure.RISK_FACTORS]
+    findings = [n for n in names if n not in structure.RISK_FACTORS]
+    pieces = ([set(history)] if history else []) + [{n} for n in findings]
     if len(pieces) < 2:
         return Conflict(0.0)
     _, log_single = engine.marginals_log(_rows_likelihoods(evidence, pieces), (structure.TARGETS[0],),
@@ -923,10 +924,12 @@ def conflict(engine: Engine, evidence: Evidence) -> Conflict:
     # the pair that clashes most: any two answers but two history items (never tested against each other)
     pairs = [(a, b) for a, b in itertools.combinations(names, 2)
              if not (a in structure.RISK_FACTORS and b in structure.RISK_FACTORS)]
-    rows = [{n} for n in names] + [{a, b} for a, b in pairs]
+    # each finding's P(e_f) is a row of the first call already; only the history items need their own
+    rows = [{n} for n in history] + [{a, b} for a, b in pairs]
     _, log_rows = engine.marginals_log(_rows_likelihoods(evidence, rows), (structure.TARGETS[0],), batch=len(rows))
-    single = dict(zip(names, log_rows[:len(names)]))
-    pair_scores = np.array([single[a] + single[b] for a, b in pairs]) - log_rows[len(names):]
+    single = dict(zip(history, log_rows[:len(history)]))
+    single.update(zip(findings, log_single[len(pieces) - len(findings):]))
+    pair_scores = np.array([single[a] + single[b] for a, b in pairs]) - log_rows[len(history):]
     best = int(np.argmax(pair_scores))
     a, b = pairs[best]
     return Conflict(score, (_label(evidence, a), _label(evidence, b)), float(pair_scores[best]), threshold)
