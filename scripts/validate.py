@@ -213,7 +213,11 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
         "",
         "Reading: a true DVT below urgent is one without any calf sign or symptom, whose risk factors keep "
         "P(dvt) under 5% (a silent thrombosis, as the network's own finding rates draw it: reaching it "
-        "would mean sending patients urgent on risk factors alone, which the triage issue forbids). The "
+        "would mean sending patients urgent on risk factors alone, which the triage issue forbids). A true "
+        "DVT sent home, where there is one, is such a silent thrombosis drawn beside a self-limiting cause "
+        "whose pattern opens self-care (read on digest c57d908386e3629f: a hamstring overload after sport in "
+        "an overweight traveller, every calf question answered no, P(dvt) < 0.01%, the same answer as on the "
+        "digest before; no question the model asks can find it). The "
         "self-limiting presenters sent to a doctor are broken down above: persisting pain (the seed: see "
         "a doctor if the pain does not improve), a warning sign or exclusion that blocks self-care (since "
         "2026-11-30 every warning sign reported blocks it, whether or not its same-day rule fires), no "

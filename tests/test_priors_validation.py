@@ -42,8 +42,8 @@ def _entries(doc: dict) -> list[dict]:
     if doc["kind"] == "table":
         return doc["rows"]
     if doc["kind"] in ("noisy_or", "mixture"):
-        return [doc["leak"], *doc["causes"]]
-    return [doc["baseline"], *doc["odds_ratios"]]
+        return [doc["leak"], *doc["causes"], *doc.get("scaled_by", [])]
+    return [doc["baseline"], *doc["odds_ratios"], *doc.get("scaled_by", [])]
 
 
 def _set_number(doc: dict, value) -> None:
@@ -166,6 +166,23 @@ def test_odds_ratio_must_be_positive():
     doc = _doc(name)
     doc["odds_ratios"][0]["value"] = -1
     with pytest.raises(PriorsError, match=rf"^{name}: odds_ratios\[0\]\.value: must be > 0"):
+        _load(name, doc)
+
+
+def test_a_scaling_parent_of_a_logistic_node_takes_no_odds_ratio_and_must_be_yes_no():
+    name = "meniscus_tear.yaml"
+    doc = _doc(name)
+    doc["odds_ratios"].append({**doc["odds_ratios"][0], "parent": "meniscus_tear_present", "state": "yes"})
+    with pytest.raises(PriorsError, match=rf"^{name}: odds_ratios\[\d+\]\.parent: 'meniscus_tear_present' is "
+                                          "not a parent of meniscus_tear graded by odds ratios"):
+        _load(name, doc)
+    doc = _doc(name)
+    doc["scaled_by"].append({**doc["scaled_by"][0], "parent": "age_group"})
+    with pytest.raises(PriorsError, match=rf"^{name}: scaled_by\[1\]\.parent: a scaling parent must be yes/no"):
+        _load(name, doc)
+    doc = _doc(name)
+    del doc["scaled_by"]
+    with pytest.raises(PriorsError, match=rf"^{name}: baseline\.reference: missing parent 'meniscus_tear_present'"):
         _load(name, doc)
 
 

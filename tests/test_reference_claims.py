@@ -161,3 +161,18 @@ def test_physeal_fractures_come_from_high_energy_injuries_more_often_than_torn_m
 def test_a_high_energy_accident_without_an_injury_is_impossible(model):
     with pytest.raises(ImpossibleEvidence):
         model.posterior({"recent_trauma": "no", "high_energy_injury": "yes"})
+
+
+def test_englund_says_few_tears_cause_the_pain_in_older_knees_kemmeren_that_tears_are_rare_in_adolescents(model):
+    """Englund 2008 (aged 50-90): a third of tears without OA and 6% with OA are what hurts. Kemmeren 2024: a
+    tear is rarer than 2.3% in 12-15-year-olds, so an adolescent's tear is mostly the cause of the pain. The
+    share of a present tear that causes the pain is therefore higher before adulthood than after 60, and
+    lowest in an OA knee."""
+    def share(**history):
+        p = model.posterior({"meniscus_tear_present": "yes", "recent_trauma": "no", **history}).probabilities
+        return p["meniscus_tear"]
+    adolescent, adult, older = share(age_group="adolescent"), share(age_group="adult"), share(age_group="over_60")
+    assert adolescent > 2 * older and adolescent > 2 * adult
+    assert share(age_group="over_60", osteoarthritis="yes") < older / 2
+    absent = model.posterior({"meniscus_tear_present": "no", "recent_trauma": "yes", "age_group": "adolescent"})
+    assert absent.probabilities["meniscus_tear"] == 0.0

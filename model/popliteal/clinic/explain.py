@@ -71,6 +71,11 @@ ASKABLE: tuple[str, ...] = tuple(n for n in structure.NAMES
 #: one of its answers would change the triage level.
 MIN_INFORMATION = 1e-3
 
+#: A piece whose weight (natural log-odds) is smaller than this in size is listed as neutral, not
+#: for or against: it would print as +0.00 (a likelihood ratio within 0.5% of 1), and a reader takes
+#: "for" as a reason. Age at 18-60 moved a cyst by 0.001 and was listed for it (2026-12-02).
+NEUTRAL_WEIGHT = 0.005
+
 #: Evidence conflicts when Jensen's measure (natural log) exceeds ``CONFLICT_THRESHOLD`` plus
 #: ``CONFLICT_THRESHOLD_PER_PIECE`` for every piece beyond two: the measure is a sum over the
 #: pieces, so its spread grows with their number. Calibrated on presenters drawn from the network
@@ -707,9 +712,9 @@ def explain(engine: Engine, evidence: Evidence, digest: str = "", top: int = 3, 
             w = _log_odds_change(p, float(without[i, j]))
             pieces.append(Piece(name, state, lik, w, _ratio(w), float(without[i, j]),
                                 _log_odds_change(float(alone[i, j]), float(prior[j]))))
-        raises = [x for x in pieces if (x.weight is not None and x.weight > 1e-12)
+        raises = [x for x in pieces if (x.weight is not None and x.weight >= NEUTRAL_WEIGHT)
                   or (x.weight is None and x.posterior_without < p)]
-        lowers = [x for x in pieces if (x.weight is not None and x.weight < -1e-12)
+        lowers = [x for x in pieces if (x.weight is not None and x.weight <= -NEUTRAL_WEIGHT)
                   or (x.weight is None and x.posterior_without > p)]
         neutral = [x for x in pieces if x not in raises and x not in lowers]
         strength = lambda x: math.inf if x.weight is None else abs(x.weight)  # noqa: E731

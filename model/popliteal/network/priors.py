@@ -521,37 +521,23 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     causes = data.get("causes")
     if not isinstance(causes, list):
         raise ctx.fail("causes", "missing or not a list")
-    scalers = data.get("scaled_by", [])
-    if not isinstance(scalers, list):
-        raise ctx.fail("scaled_by", "must be a list")
     seen: dict[str, str] = {}
     slot: dict[str, int] = {}
-    scaling: set[str] = set()
-    scale_state: dict[str, int] = {}
-    for field_name, entries, value_key in (("causes", causes, "probability"), ("scaled_by", scalers, "factor")):
-        for i, entry in enumerate(entries):
-            where = f"{field_name}[{i}]"
-            entry = _mapping(ctx, entry, where)
-            optional = {"state"} if value_key == "factor" else set()
-            _check_keys(ctx, entry, where, {"parent", value_key}, {"parent", value_key} | optional | _SOURCE_FIELDS)
-            parent = entry["parent"]
-            if parent not in var.parents:
-                raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
-            if value_key == "factor":
-                state = _state(entry.get("state", "yes"))
-                if state not in structure.YES_NO:
-                    raise ctx.fail(f"{where}.state", f"must be 'yes' or 'no', got {state!r}")
-                scale_state[parent] = structure.YES_NO.index(state)
-            if parent in seen:
-                raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
-            seen[parent] = where
-            value = _probability(ctx, entry[value_key], f"{where}.{value_key}")
-            label = "cause" if value_key == "probability" else "factor"
-            slot[parent] = len(parameters)
-            if value_key == "factor":
-                scaling.add(parent)
-            parameters.append(_sourced(ctx, entry, where, f"{var.name}.{label}[{parent}]", value, "probability",
-                                       entry.get("range")))
+    for i, entry in enumerate(causes):
+        where = f"causes[{i}]"
+        entry = _mapping(ctx, entry, where)
+        _check_keys(ctx, entry, where, {"parent", "probability"}, {"parent", "probability"} | _SOURCE_FIELDS)
+        parent = entry["parent"]
+        if parent not in var.parents:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+        if parent in seen:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
+        seen[parent] = where
+        value = _probability(ctx, entry["probability"], f"{where}.probability")
+        slot[parent] = len(parameters)
+        parameters.append(_sourced(ctx, entry, where, f"{var.name}.cause[{parent}]", value, "probability",
+                                   entry.get("range")))
+    scalers = _read_scalers(ctx, data, parameters, seen)
     missing = [p for p in var.parents if p not in seen]
     if missing:
         raise ctx.fail("causes", f"no entry for parent {missing[0]!r}")
@@ -560,24 +546,68 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
 
     def build(values: np.ndarray) -> np.ndarray:
         lead = values.shape[:-1]
-
-        def on_axis(axis: int, yes: np.ndarray, state: int = 0) -> np.ndarray:
-            # a cause acts in its state index 0 ("yes"); a scaling parent in its listed state
-            ones = np.ones_like(yes)
-            col = np.stack([yes, ones] if state == 0 else [ones, yes], axis=-1)
-            return col.reshape(lead + tuple(2 if a == axis else 1 for a in range(n_par)))
-
         p_no = np.broadcast_to((1.0 - values[..., 0]).reshape(lead + (1,) * n_par), lead + shape[1:]).copy()
-        scale = np.ones(lead + shape[1:])
         for axis, parent in enumerate(var.parents):
-            if parent in scaling:
-                scale = scale * on_axis(axis, values[..., slot[parent]], scale_state[parent])
-            else:
-                p_no = p_no * on_axis(axis, 1.0 - values[..., slot[parent]])
-        p_yes = scale * (1.0 - p_no)
+            if parent not in scalers:
+                p_no = p_no * _on_axis(lead, n_par, axis, 1.0 - values[..., slot[parent]], 0)
+        p_yes = _scale(values, var, scalers) * (1.0 - p_no)
         return np.stack([p_yes, 1.0 - p_yes], axis=len(lead))
 
     return parameters, build
+
+
+def _read_scalers(ctx: _Ctx, data: dict[str, Any], parameters: list[Parameter],
+                  seen: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """The ``scaled_by`` entries: for each scaling parent, its parameter slot and the state it acts in.
+
+    A scaling parent multiplies the whole probability of ``yes`` by its ``factor`` while it is in
+    its listed ``state`` (``yes`` unless given): an exclusion criterion (a factor below 1) or a
+    gate (a factor 0: a tear that is not there causes no pain).
+    """
+    var = ctx.var
+    entries = data.get("scaled_by", [])
+    if not isinstance(entries, list):
+        raise ctx.fail("scaled_by", "must be a list")
+    scalers: dict[str, tuple[int, int]] = {}
+    for i, entry in enumerate(entries):
+        where = f"scaled_by[{i}]"
+        entry = _mapping(ctx, entry, where)
+        _check_keys(ctx, entry, where, {"parent", "factor"}, {"parent", "factor", "state"} | _SOURCE_FIELDS)
+        parent = entry["parent"]
+        if parent not in var.parents:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+        if structure.BY_NAME[parent].states != structure.YES_NO:
+            raise ctx.fail(f"{where}.parent", f"a scaling parent must be yes/no; {parent} is not")
+        state = _state(entry.get("state", "yes"))
+        if state not in structure.YES_NO:
+            raise ctx.fail(f"{where}.state", f"must be 'yes' or 'no', got {state!r}")
+        if parent in seen:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
+        seen[parent] = where
+        value = _probability(ctx, entry["factor"], f"{where}.factor")
+        scalers[parent] = (len(parameters), structure.YES_NO.index(state))
+        parameters.append(_sourced(ctx, entry, where, f"{var.name}.factor[{parent}]", value, "probability",
+                                   entry.get("range")))
+    return scalers
+
+
+def _on_axis(lead: tuple[int, ...], n_par: int, axis: int, value: np.ndarray, state: int) -> np.ndarray:
+    """``value`` in the given state of the parent on ``axis`` and 1 in its other state, broadcastable."""
+    ones = np.ones_like(value)
+    col = np.stack([value, ones] if state == 0 else [ones, value], axis=-1)
+    return col.reshape(lead + tuple(2 if a == axis else 1 for a in range(n_par)))
+
+
+def _scale(values: np.ndarray, var: Variable, scalers: dict[str, tuple[int, int]]) -> np.ndarray:
+    """The product of the factors of the scaling parents, over the node's parent states."""
+    lead = values.shape[:-1]
+    n_par = len(var.parents)
+    scale = np.ones(lead + _shape(var)[1:])
+    for axis, parent in enumerate(var.parents):
+        if parent in scalers:
+            index, state = scalers[parent]
+            scale = scale * _on_axis(lead, n_par, axis, values[..., index], state)
+    return scale
 
 
 def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
@@ -658,8 +688,14 @@ def _load_mixture(ctx: _Ctx, data: dict[str, Any]):
 
 
 def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
+    """Log-odds from a baseline probability and odds ratios; a yes/no parent may instead scale it.
+
+    ``P(yes | parents) = prod f_j * expit(logit(p0) + sum log OR)`` over the parents' states away
+    from the ``reference`` and the active ``scaled_by`` parents ``j`` (as in the noisy-OR): a cause
+    that needs a condition to be present is gated by it (factor 0 while it is absent).
+    """
     var = ctx.var
-    _forbid(ctx, data, ("rows", "leak", "causes", "scaled_by"), "logistic")
+    _forbid(ctx, data, ("rows", "leak", "causes"), "logistic")
     if var.states != structure.YES_NO:
         raise ctx.fail("kind", "logistic needs a yes/no node")
     if "baseline" not in data:
@@ -667,19 +703,21 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
     base = _mapping(ctx, data["baseline"], "baseline")
     _check_keys(ctx, base, "baseline", {"probability", "reference"},
                 {"probability", "reference"} | _SOURCE_FIELDS)
-    reference = {k: _state(v) for k, v in _mapping(ctx, base["reference"], "baseline.reference").items()}
-    for parent in var.parents:
-        if parent not in reference:
-            raise ctx.fail("baseline.reference", f"missing parent {parent!r}")
-        if reference[parent] not in structure.BY_NAME[parent].states:
-            raise ctx.fail(f"baseline.reference.{parent}", f"unknown state {reference[parent]!r}")
-    extra = sorted(set(reference) - set(var.parents))
-    if extra:
-        raise ctx.fail("baseline.reference", f"{extra[0]!r} is not a parent of {var.name}")
     p0 = _probability(ctx, base["probability"], "baseline.probability")
     if not 0.0 < p0 < 1.0:
         raise ctx.fail("baseline.probability", f"must lie strictly between 0 and 1, got {p0!r}")
     parameters = [_sourced(ctx, base, "baseline", f"{var.name}.baseline", p0, "probability", base.get("range"))]
+    scalers = _read_scalers(ctx, data, parameters, {})
+    graded = [p for p in var.parents if p not in scalers]
+    reference = {k: _state(v) for k, v in _mapping(ctx, base["reference"], "baseline.reference").items()}
+    for parent in graded:
+        if parent not in reference:
+            raise ctx.fail("baseline.reference", f"missing parent {parent!r}")
+        if reference[parent] not in structure.BY_NAME[parent].states:
+            raise ctx.fail(f"baseline.reference.{parent}", f"unknown state {reference[parent]!r}")
+    extra = sorted(set(reference) - set(graded))
+    if extra:
+        raise ctx.fail("baseline.reference", f"{extra[0]!r} is not a parent of {var.name} graded by odds ratios")
     odds = data.get("odds_ratios")
     if not isinstance(odds, list):
         raise ctx.fail("odds_ratios", "missing or not a list")
@@ -689,8 +727,8 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
         entry = _mapping(ctx, entry, where)
         _check_keys(ctx, entry, where, {"parent", "state", "value"}, {"parent", "state", "value"} | _SOURCE_FIELDS)
         parent, state = entry["parent"], _state(entry["state"])
-        if parent not in var.parents:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+        if parent not in graded:
+            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name} graded by odds ratios")
         if state not in structure.BY_NAME[parent].states:
             raise ctx.fail(f"{where}.state", f"unknown state {state!r} of {parent}")
         if state == reference[parent]:
@@ -703,12 +741,12 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
         slots[(parent, state)] = len(parameters)
         parameters.append(_sourced(ctx, entry, where, f"{var.name}.or[{parent}={state}]", value, "odds_ratio",
                                    entry.get("range")))
-    for parent in var.parents:
+    for parent in graded:
         for state in structure.BY_NAME[parent].states:
             if state != reference[parent] and (parent, state) not in slots:
                 raise ctx.fail("odds_ratios", f"no odds ratio for {parent}={state}")
     shape = _shape(var)
-    # per parent axis: for each state, the parameter index of its OR (None at the reference)
+    # per parent axis: for each state, the parameter index of its OR (None at the reference and for a scaler)
     axes = [[slots.get((p, s)) for s in structure.BY_NAME[p].states] for p in var.parents]
 
     def build(values: np.ndarray) -> np.ndarray:
@@ -720,7 +758,7 @@ def _load_logistic(ctx: _Ctx, data: dict[str, Any]):
             bshape = lead + tuple(len(idx) if a == axis else 1 for a in range(len(var.parents)))
             logit = logit + col.reshape(bshape)
         p_yes = 1.0 / (1.0 + np.exp(-logit))
-        p_yes = np.broadcast_to(p_yes, lead + shape[1:])
+        p_yes = _scale(values, var, scalers) * np.broadcast_to(p_yes, lead + shape[1:])
         return np.stack([p_yes, 1.0 - p_yes], axis=len(lead))
 
     return parameters, build

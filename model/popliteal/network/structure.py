@@ -95,7 +95,7 @@ VARIABLES: tuple[Variable, ...] = (
        "causes this pain", ("recent_trauma", "age_group", "osteoarthritis")),
     # --- causes of this pain ----------------------------------------------------------
     _v("meniscus_tear", CAUSE, "a torn meniscus causing this pain",
-       ("meniscus_tear_present", "recent_trauma", "osteoarthritis")),
+       ("meniscus_tear_present", "recent_trauma", "osteoarthritis", "age_group")),
     _v("ligament_injury", CAUSE, "injury of a knee ligament, such as a torn cruciate ligament",
        ("recent_trauma", "age_group")),
     _v("hamstring_tendinopathy", CAUSE,
