@@ -525,15 +525,7 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     slot: dict[str, int] = {}
     for i, entry in enumerate(causes):
         where = f"causes[{i}]"
-        entry = _mapping(ctx, entry, where)
-        _check_keys(ctx, entry, where, {"parent", "probability"}, {"parent", "probability"} | _SOURCE_FIELDS)
-        parent = entry["parent"]
-        if parent not in var.parents:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
-        if parent in seen:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
-        seen[parent] = where
-        value = _probability(ctx, entry["probability"], f"{where}.probability")
+        entry, parent, value = _parent_entry(ctx, entry, where, "probability", seen)
         slot[parent] = len(parameters)
         parameters.append(_sourced(ctx, entry, where, f"{var.name}.cause[{parent}]", value, "probability",
                                    entry.get("range")))
@@ -556,6 +548,20 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     return parameters, build
 
 
+def _parent_entry(ctx: _Ctx, entry: Any, where: str, value_key: str, seen: dict[str, str],
+                  optional: frozenset[str] = frozenset()) -> tuple[dict[str, Any], str, float]:
+    """One ``causes`` or ``scaled_by`` entry: its mapping, its parent (recorded in ``seen``) and its value."""
+    entry = _mapping(ctx, entry, where)
+    _check_keys(ctx, entry, where, {"parent", value_key}, {"parent", value_key} | set(optional) | _SOURCE_FIELDS)
+    parent = entry["parent"]
+    if parent not in ctx.var.parents:
+        raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {ctx.var.name}")
+    if parent in seen:
+        raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
+    seen[parent] = where
+    return entry, parent, _probability(ctx, entry[value_key], f"{where}.{value_key}")
+
+
 def _read_scalers(ctx: _Ctx, data: dict[str, Any], parameters: list[Parameter],
                   seen: dict[str, str]) -> dict[str, tuple[int, int]]:
     """The ``scaled_by`` entries: for each scaling parent, its parameter slot and the state it acts in.
@@ -571,20 +577,12 @@ def _read_scalers(ctx: _Ctx, data: dict[str, Any], parameters: list[Parameter],
     scalers: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(entries):
         where = f"scaled_by[{i}]"
-        entry = _mapping(ctx, entry, where)
-        _check_keys(ctx, entry, where, {"parent", "factor"}, {"parent", "factor", "state"} | _SOURCE_FIELDS)
-        parent = entry["parent"]
-        if parent not in var.parents:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} is not a parent of {var.name}")
+        entry, parent, value = _parent_entry(ctx, entry, where, "factor", seen, optional=frozenset({"state"}))
         if structure.BY_NAME[parent].states != structure.YES_NO:
             raise ctx.fail(f"{where}.parent", f"a scaling parent must be yes/no; {parent} is not")
         state = _state(entry.get("state", "yes"))
         if state not in structure.YES_NO:
             raise ctx.fail(f"{where}.state", f"must be 'yes' or 'no', got {state!r}")
-        if parent in seen:
-            raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
-        seen[parent] = where
-        value = _probability(ctx, entry["factor"], f"{where}.factor")
         scalers[parent] = (len(parameters), structure.YES_NO.index(state))
         parameters.append(_sourced(ctx, entry, where, f"{var.name}.factor[{parent}]", value, "probability",
                                    entry.get("range")))
