@@ -597,10 +597,14 @@ def _on_axis(lead: tuple[int, ...], n_par: int, axis: int, value: np.ndarray, st
 
 
 def _scale(values: np.ndarray, var: Variable, scalers: dict[str, tuple[int, int]]) -> np.ndarray:
-    """The product of the factors of the scaling parents, over the node's parent states."""
+    """The product of the factors of the scaling parents, broadcastable over the node's parent states.
+
+    It has a full axis only for the scaling parents (a scalar 1 without any), so a node without
+    ``scaled_by`` pays nothing for it when its table is rebuilt for each uncertainty draw.
+    """
     lead = values.shape[:-1]
     n_par = len(var.parents)
-    scale = np.ones(lead + _shape(var)[1:])
+    scale = np.ones(())
     for axis, parent in enumerate(var.parents):
         if parent in scalers:
             index, state = scalers[parent]
