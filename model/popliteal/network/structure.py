@@ -159,7 +159,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("bruising", FINDING, "a bruise at the calf or ankle (the crescent sign of a ruptured Baker's cyst)",
        ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma", "anticoagulation")),
     _v("calf_tenderness", FINDING, "pain when the calf is squeezed or the sole of the foot is pressed",
-       ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains")),
     _v("redness_warmth", FINDING, "redness and overheating of the back of the knee",
        ("bakers_cyst_rupture", "hamstring_tendinopathy", "popliteus_tendinopathy", "dvt", "other_calf_condition",
         "growing_pains")),
@@ -226,7 +226,7 @@ VARIABLES: tuple[Variable, ...] = (
     # Added to the contract (2026-11-30): the first question a triager asks about a hot, swollen or
     # limping knee (an infected joint or bone); those causes sit in its leak, the triage carries them.
     _v("fever", FINDING, "a fever (38 °C or more, or feeling hot and shivery) since the pain began",
-       ("dvt", "other_calf_condition")),
+       ("dvt", "other_calf_condition", "growing_pains")),
     # Added to the contract: the article's advice turns on it ("if the pain does not improve after a
     # few days", "if the pain persists for a longer period of time or is unusually severe").
     _v("persistent_pain", FINDING,
