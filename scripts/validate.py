@@ -144,15 +144,16 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Seven "
-        "cohorts: the in-house cases written with the first network (2026-11), and six sets of cases written "
+        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Nine "
+        "cohorts: the in-house cases written with the first network (2026-11), and eight sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12`, `published-2026-12b`, `published-2026-12c`, `published-2026-12d` and "
-        "`published-2026-12e`, the last five by independent testers on 2026-12-01 and 2026-12-02), "
+        "`published-2026-12`, `published-2026-12b` to `published-2026-12g`, the last seven by independent "
+        "testers from 2026-12-01 to 2026-12-02), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
         "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
         "complaint node, e25c82a; 2026-12d: bb14b07, before `vein_cord`, `sole_numbness` and "
-        "`cold_pale_foot`; 2026-12e: 33970ef, before `anticoagulation`); changes made after reading their "
+        "`cold_pale_foot`; 2026-12e: 33970ef, before `anticoagulation`; 2026-12f: 96ff47d; 2026-12g: "
+        "1fb2f55); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "
@@ -195,6 +196,21 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
             why = reasons.get(r.vignette.id, "")
             lines.append(f"| {r.vignette.id} | {COHORT_TITLES.get(r.vignette.cohort, r.vignette.cohort)} | "
                          f"{', '.join(r.vignette.leading)} | {top} | {r.vignette.triage} → {r.triage} | {why} |")
+    published = [r for r in scores.results if r.vignette.cohort != validation.IN_HOUSE]
+    bins = zip(validation.reliability(scores.results), validation.reliability(published))
+    lines += ["", "### Is the model as sure as it is right?", "",
+              "The leading cause's probability (its score in the differential) against how often it is the "
+              "correct one. Right less often than it says would be over-confidence. The probabilities "
+              "are not exclusive (several causes can share the pain, and `none of these` takes the rest), "
+              "so a leading cause at 40% that is right 55% of the time is caution, not an error.", "",
+              "| leading cause's probability | vignettes | mean probability | leading cause correct "
+              "| published cases only | mean probability | correct |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for every, pub in bins:
+        cells = [f"{row['cases']}" + "".join(
+            f" | {row[k]:.0%}" if row["cases"] else " | —" for k in ("mean_probability", "correct"))
+            for row in (every, pub)]
+        lines.append(f"| {every['low']:.0%}–{every['high']:.0%} | " + " | ".join(cells) + " |")
     conf = validation.confusion(scores)
     lines += ["", "### Confusion of leading causes (rows: expected, columns: model)", "",
               "| expected \\ model | " + " | ".join(conf.columns) + " |",

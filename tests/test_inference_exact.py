@@ -151,3 +151,38 @@ def test_network_is_checked_by_pgmpy(model):
     net = build_network(model.priors)
     assert set(net.nodes()) == set(structure.NAMES)
     assert net.check_model()
+
+
+OUTSIDE_CASES = [
+    {},
+    {"age_group": "child", "night_pain_both_legs": "yes", "fever": "yes"},
+    {"age_group": "adult", "calf_swelling": "yes", "long_travel": "yes", "knee_locking": "no"},
+]
+
+
+@pytest.mark.parametrize("evidence", OUTSIDE_CASES, ids=["prior", "child-fever", "swollen-calf"])
+def test_outside_model_against_pgmpy_chain_rule(evidence, model, pgmpy_model):
+    """P(no modelled cause | e) as a product of pgmpy marginals, one cause at a time.
+
+    P(c1 = no, ..., ck = no | e) = P(c1 = no | e) P(c2 = no | e, c1 = no) ...: each factor is an
+    ordinary single-variable query of pgmpy's variable elimination, so the engine's one ratio of
+    two evidence probabilities is checked against a different route.
+    """
+    post = query(model.engine, from_mapping(evidence), model.digest)
+    given, expected = dict(evidence), 1.0
+    for cause in structure.BY_NAME[structure.COMPLAINT].parents:
+        expected *= reference_query(pgmpy_model, [cause], evidence=given)[cause]["no"]
+        given[cause] = "no"
+    assert post.outside_model == pytest.approx(expected, abs=1e-10)
+
+
+def test_outside_model_is_zero_once_a_cause_is_known_and_one_without_any(model):
+    assert query(model.engine, from_mapping({"dvt": "yes"}), model.digest).outside_model == 0.0
+    none = {c: "no" for c in structure.BY_NAME[structure.COMPLAINT].parents}
+    assert query(model.engine, from_mapping(none), model.digest).outside_model == pytest.approx(1.0, abs=1e-12)
+
+
+def test_outside_model_is_none_without_the_complaint(model):
+    tables = {n: model.priors.nodes[n].table for n in structure.NAMES}
+    post = query(Engine(tables, complaint=False), from_mapping({"age_group": "adult"}), model.digest)
+    assert post.outside_model is None and "outside_model" not in post.to_dict()

@@ -70,7 +70,8 @@ def test_a_posterior_survives_pickle_and_copy_equal_and_still_read_only(posterio
 def test_posteriors_with_the_same_numbers_are_equal_whatever_mapping_they_were_given(posterior):
     plain = Posterior(evidence=dict(posterior.evidence), probabilities=dict(posterior.probabilities),
                       digest=posterior.digest, p_evidence=posterior.p_evidence,
-                      intervals=dict(posterior.intervals), incidental=dict(posterior.incidental))
+                      intervals=dict(posterior.intervals), incidental=dict(posterior.incidental),
+                      outside_model=posterior.outside_model)
     assert plain == posterior
     assert posterior.probabilities == dict(posterior.probabilities)
 

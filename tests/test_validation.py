@@ -172,3 +172,19 @@ def test_simulated_referrals_count_every_self_limiting_presenter_once(model):
     assert counts["self-care"] == int((only & (sim["triage"] == "self_care")).sum())
     # a reported warning sign or exclusion never leaves a presenter at self-care
     assert not (sim["self_care_blocked"] & (sim["triage"] == "self_care")).any()
+
+
+def test_reliability_counts_every_vignette_once_and_scores_by_hand(scores):
+    rows = validation.reliability(scores.results)
+    assert sum(r["cases"] for r in rows) == len(scores.results)
+    # three made-up answers: leading cause at 0.2 (wrong), 0.9 (right) and exactly 1.0 (right)
+    made = []
+    for p, right in ((0.2, False), (0.9, True), (1.0, True)):
+        r = scores.results[0]
+        leading = r.vignette.leading[0] if right else next(c for c in structure.TARGETS if c not in r.vignette.leading)
+        made.append(validation.VignetteResult(r.vignette, (leading,), {}, r.triage, {leading: p}))
+    by_bin = {(row["low"], row["high"]): row for row in validation.reliability(made)}
+    assert by_bin[(0.0, 0.3)]["cases"] == 1 and by_bin[(0.0, 0.3)]["correct"] == 0.0
+    assert by_bin[(0.85, 1.0)]["cases"] == 2 and by_bin[(0.85, 1.0)]["correct"] == 1.0
+    assert by_bin[(0.85, 1.0)]["mean_probability"] == pytest.approx(0.95)
+    assert np.isnan(by_bin[(0.3, 0.5)]["correct"])

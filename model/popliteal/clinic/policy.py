@@ -92,6 +92,8 @@ class Assessment(Result):
         }
         if self.posterior.incidental:
             out["incidental"] = dict(self.posterior.incidental)
+        if self.posterior.outside_model is not None:
+            out["outside_model"] = self.posterior.outside_model
         if self.posterior.intervals is not None:
             out["intervals"] = {k: list(v) for k, v in self.posterior.intervals.items()}
         if self.warnings:
@@ -118,6 +120,9 @@ class Assessment(Result):
             lines.append(f"{name:<{width}}  {p:7.1%}{extra}  {bar}")
         lines.append("(each: the probability that this condition is causing the pain; several can be at once,"
                      " so they need not add up to 100%)")
+        if self.posterior.outside_model is not None:
+            lines.append(f"{'none of these':<{width}}  {self.posterior.outside_model:7.1%}"
+                         "  (that none of them causes the pain: a cause outside the model)")
         shown = {k: v for k, v in self.posterior.incidental.items() if v >= self.incidental_shown}
         if shown:
             lines.append("")
@@ -145,6 +150,9 @@ class Assessment(Result):
         )
         ev = escape(", ".join(f"{k}={v}" for k, v in self.evidence.items()) or "none")
         advice = "".join(f"<li>{escape(a)}</li>" for a in self.advice)
+        if self.posterior.outside_model is not None:
+            rows += (f"<tr><td><i>none of these</i></td>"
+                     f"<td style='text-align:right'><i>{self.posterior.outside_model:.1%}</i></td></tr>")
         return (f"<div><b>Evidence:</b> {ev}<table><tr><th>cause</th><th>P(yes)</th></tr>{rows}</table>"
                 f"<b>Triage:</b> {escape(self.triage.level)}<ul>{advice}</ul>"
                 f"<small>priors digest {escape(self.posterior.digest)}</small></div>")

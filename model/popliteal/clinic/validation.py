@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -192,6 +192,30 @@ def score_vignettes(model, vignettes: Iterable[Vignette]) -> Scores:
         results.append(VignetteResult(v, tuple(name for name, _ in diff), dict(result.probabilities),
                                       result.triage.level, dict(diff)))
     return Scores.of(results)
+
+
+#: Bins of the leading cause's probability in the reliability table.
+RELIABILITY_EDGES = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)
+
+
+def reliability(results: Iterable[VignetteResult], edges: Sequence[float] = RELIABILITY_EDGES) -> list[dict[str, float]]:
+    """How often the leading cause is right, by the probability the model gave it.
+
+    One row per bin of the leading cause's score (the differential's, as the ranking uses):
+    the number of vignettes, their mean score and the share whose leading cause is correct. A
+    well-calibrated model is right about as often as it says; right less often is
+    over-confidence. The last bin includes its upper edge.
+    """
+    results = list(results)
+    rows = []
+    for i, (low, high) in enumerate(zip(edges, edges[1:])):
+        last = i == len(edges) - 2
+        chosen = [r for r in results if low <= r.scores[r.leading] < high or (last and r.scores[r.leading] == high)]
+        n = len(chosen)
+        rows.append({"low": low, "high": high, "cases": n,
+                     "mean_probability": sum(r.scores[r.leading] for r in chosen) / n if n else float("nan"),
+                     "correct": sum(r.top1 for r in chosen) / n if n else float("nan")})
+    return rows
 
 
 def confusion(scores: Scores) -> "Any":

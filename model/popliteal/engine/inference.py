@@ -498,6 +498,10 @@ def rank(probabilities: Mapping[str, float] | Sequence[float]) -> list[str]:
 #: The fields of :class:`Posterior` held as read-only mappings.
 _MAPPINGS = ("evidence", "probabilities", "intervals", "incidental")
 
+#: The likelihood that sets a cause to "no" (causes are ``("yes", "no")``).
+_ABSENT = np.array([0.0, 1.0])
+_ABSENT.flags.writeable = False
+
 
 @dataclass(frozen=True)
 class Posterior(Result):
@@ -523,6 +527,10 @@ class Posterior(Result):
         ``{condition: P(present but not causing this pain | evidence)}`` for the conditions of
         :data:`popliteal.network.structure.INCIDENTAL` (a degenerative tear, an asymptomatic cyst): what an
         MRI or ultrasound would probably show without it being the cause. Never ranked or triaged.
+    outside_model : float or None
+        ``P(none of the modelled causes is causing this pain | evidence)``: the share of the pain
+        left to a cause outside the model (the leak of ``knee_pain``, such as an infected joint or
+        a tumour). None when not computed (batch scoring).
     """
 
     evidence: dict[str, str]
@@ -532,6 +540,7 @@ class Posterior(Result):
     intervals: dict[str, tuple[float, float]] | None = field(default=None)
     incidental: dict[str, float] = field(default_factory=dict)
     log_p_evidence: float | None = field(default=None, compare=False)
+    outside_model: float | None = None
 
     def __post_init__(self):
         # read-only copies: a frozen result whose numbers can change would disagree with its cached frame
@@ -576,9 +585,11 @@ class Posterior(Result):
     figure = "plot_posteriors"
 
     def to_dict(self) -> dict:
-        """``{"evidence", "probabilities", "incidental", "p_evidence", "priors_digest"}``."""
+        """``{"evidence", "probabilities", "incidental", "p_evidence", "priors_digest"}`` (and ``outside_model``)."""
         out = {"evidence": dict(self.evidence), "probabilities": dict(self.probabilities),
                "incidental": dict(self.incidental), "p_evidence": self.p_evidence, "priors_digest": self.digest}
+        if self.outside_model is not None:
+            out["outside_model"] = self.outside_model
         if self.intervals is not None:
             out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
         return out
@@ -592,13 +603,32 @@ def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
     ImpossibleEvidence
         When the model holds the evidence impossible.
     """
-    marg, p_e, log_p = engine.marginals_full(evidence.likelihoods(), structure.TARGETS + tuple(structure.INCIDENTAL))
+    likelihoods = evidence.likelihoods()
+    marg, p_e, log_p = engine.marginals_full(likelihoods, structure.TARGETS + tuple(structure.INCIDENTAL))
     if not p_e[0] > IMPOSSIBLE:
         raise ImpossibleEvidence(
             f"the model holds this evidence impossible: {explain_impossible(engine, evidence)}")
     probs = {t: float(np.clip(marg[t][0, 0], 0.0, 1.0)) for t in structure.TARGETS}
     return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]),
-                     log_p_evidence=float(log_p[0]), incidental=incidental(marg))
+                     log_p_evidence=float(log_p[0]), incidental=incidental(marg),
+                     outside_model=outside_model(engine, likelihoods, float(log_p[0])))
+
+
+def outside_model(engine: Engine, likelihoods: Mapping[str, np.ndarray], log_p_evidence: float) -> float | None:
+    """``P(none of the modelled causes is causing this pain | evidence)``.
+
+    The complaint's causes all set to "no" is one more piece of evidence, so the probability is
+    the ratio of two evidence probabilities, ``P(evidence, no modelled cause) / P(evidence)``, in
+    logarithms so that it stays exact when both are tiny. Needs the complaint node (without it
+    the pain is not known to be there and the question has no meaning): None otherwise.
+    """
+    if not engine.complaint:
+        return None
+    none = dict(likelihoods)
+    for cause in structure.BY_NAME[structure.COMPLAINT].parents:
+        none[cause] = np.asarray(none[cause]) * _ABSENT if cause in none else _ABSENT
+    _, _, log_none = engine.marginals_full(none, ("age_group",))
+    return float(np.clip(np.exp(log_none[0] - log_p_evidence), 0.0, 1.0))
 
 
 def incidental(marg: Mapping[str, np.ndarray], row: int = 0) -> dict[str, float]:
