@@ -142,22 +142,23 @@ VARIABLES: tuple[Variable, ...] = (
     _v("popliteal_swelling", FINDING, "palpable swelling or bump in the back of the knee",
        ("bakers_cyst_present", "bakers_cyst", "dvt", "hamstring_tendinopathy", "popliteus_tendinopathy",
         "growing_pains")),
-    _v("calf_swelling", FINDING, "swelling of the calf", ("dvt", "bakers_cyst_rupture", "other_calf_condition")),
+    _v("calf_swelling", FINDING, "swelling of the calf",
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains")),
     _v("calf_pain", FINDING, "pain in the calf, at rest or on walking",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation")),
     # Added 2026-12-01: the history that tells a torn calf muscle (tennis leg) from a clot or a ruptured cyst.
     _v("calf_snap", FINDING,
        "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
-       ("other_calf_condition", "bakers_cyst_rupture")),
+       ("other_calf_condition", "bakers_cyst_rupture", "growing_pains")),
     # Added 2026-12-01: the sign of a superficial vein thrombosis, a quarter of which hide a deep one.
     _v("vein_cord", FINDING, "a hard, tender cord along a vein under the skin of the calf or the back of the knee, "
-       "often red", ("other_calf_condition", "dvt")),
+       "often red", ("other_calf_condition", "dvt", "growing_pains")),
     _v("skin_discoloration", FINDING,
        "a leg that has turned bluish or reddish-blue, or veins that have become clearly visible, since the pain "
        "began (not long-standing varicose veins)",
-       ("dvt", "other_calf_condition")),
+       ("dvt", "other_calf_condition", "growing_pains")),
     _v("bruising", FINDING, "a bruise at the calf or ankle (the crescent sign of a ruptured Baker's cyst)",
-       ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma", "anticoagulation")),
+       ("bakers_cyst_rupture", "other_calf_condition", "recent_trauma", "anticoagulation", "growing_pains")),
     _v("calf_tenderness", FINDING, "pain when the calf is squeezed or the sole of the foot is pressed",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains")),
     _v("redness_warmth", FINDING, "redness and overheating of the back of the knee",
@@ -175,10 +176,10 @@ VARIABLES: tuple[Variable, ...] = (
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear", "bakers_cyst", "osteoarthritis_pain",
         "ligament_injury", "tibial_nerve_irritation", "dvt"), states=PAIN_SIDES),
     _v("tendon_thickening", FINDING, "a thickened tendon at the back of the knee",
-       ("hamstring_tendinopathy", "popliteus_tendinopathy")),
+       ("hamstring_tendinopathy", "popliteus_tendinopathy", "growing_pains")),
     # Added 2026-12-01: the signs of a failing blood supply below the knee (a torn or blocked artery).
     _v("cold_pale_foot", FINDING, "since the pain or the injury began, the foot has turned cold and pale, or the "
-       "pulses at the foot are weak or missing", ("epiphysiolysis", "ligament_injury")),
+       "pulses at the foot are weak or missing", ("epiphysiolysis", "ligament_injury", "growing_pains")),
     _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation",)),
     # Added 2026-12-01: the rest of the tibial nerve's territory.
     _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot", ("tibial_nerve_irritation",)),
@@ -198,11 +199,11 @@ VARIABLES: tuple[Variable, ...] = (
     # (true locking, a mechanical block) and swelling within hours of an injury (a haemarthrosis).
     _v("knee_stuck", FINDING,
        "the knee is stuck and cannot be fully straightened (true locking, a mechanical block)",
-       ("meniscus_tear", "ligament_injury", "epiphysiolysis", "osteoarthritis_pain")),
+       ("meniscus_tear", "ligament_injury", "epiphysiolysis", "osteoarthritis_pain", "growing_pains")),
     # Added 2026-12-01: a knee that was dislocated (and perhaps went back in) is an emergency for its artery.
     _v("knee_dislocation", FINDING,
        "after an injury the knee joint itself (not only the kneecap) was visibly out of place or deformed, "
-       "even if it went back in by itself", ("ligament_injury", "epiphysiolysis")),
+       "even if it went back in by itself", ("ligament_injury", "epiphysiolysis", "growing_pains")),
     # Added 2026-12-02: the energy of the injury (a road accident, a fall from a height), history that raises
     # the fractures and torn ligaments the knee rules look for.
     _v("high_energy_injury", FINDING,
