@@ -173,6 +173,9 @@ def test_a_knee_dislocated_in_an_injury_is_an_emergency_for_its_artery(policy):
     assert not {i for i in out.advice_ids if i.endswith("_today") and i != "safety_net_today"}
     assert triage(posterior({"age_group": "adult", "knee_dislocation": "no", "recent_trauma": "yes",
                              "unable_to_bear_weight": "no"}), policy).level == "doctor"
+    # the question asks about a knee out of place after an injury: the injury need not be answered too
+    for age in ("child", "adolescent", "adult", "over_60"):
+        assert triage(posterior({"age_group": age, "knee_dislocation": "yes"}), policy).level == "emergency", age
 
 
 def test_guideline_says_a_cold_pale_foot_is_an_emergency_with_or_without_an_injury(policy):
