@@ -48,7 +48,8 @@ COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "publ
                  "published-2026-12d": "published cases, 2026-12d",
                  "published-2026-12e": "published cases, 2026-12e",
                  "published-2026-12f": "published cases, 2026-12f",
-                 "published-2026-12g": "published cases, 2026-12g"}
+                 "published-2026-12g": "published cases, 2026-12g",
+                 "published-2026-12h": "published cases, 2026-12h"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
