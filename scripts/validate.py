@@ -145,16 +145,16 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Nine "
-        "cohorts: the in-house cases written with the first network (2026-11), and eight sets of cases written "
+        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Ten "
+        "cohorts: the in-house cases written with the first network (2026-11), and nine sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12`, `published-2026-12b` to `published-2026-12g`, the last seven by independent "
+        "`published-2026-12`, `published-2026-12b` to `published-2026-12h`, the last eight by independent "
         "testers from 2026-12-01 to 2026-12-02), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
         "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
         "complaint node, e25c82a; 2026-12d: bb14b07, before `vein_cord`, `sole_numbness` and "
         "`cold_pale_foot`; 2026-12e: 33970ef, before `anticoagulation`; 2026-12f: 96ff47d; 2026-12g: "
-        "1fb2f55); changes made after reading their "
+        "1fb2f55; 2026-12h: 96cea03, before `calf_snap_achilles`); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "
