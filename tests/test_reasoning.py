@@ -63,6 +63,24 @@ def test_seed_says_a_bluish_leg_with_a_possible_thrombosis_is_seen_the_same_day(
     assert triage(posterior({"skin_discoloration": "yes", **CALF_ANSWERED}, dvt=t * 0.9), policy).level == "doctor"
 
 
+def test_decousus_says_a_vein_cord_with_a_possible_thrombosis_is_seen_the_same_day(policy):
+    """POST (Decousus 2010): a quarter of superficial vein thromboses come with a deep one."""
+    t = policy.threshold("vein_cord_dvt_possible", "dvt")
+    cord = assess(posterior({"vein_cord": "yes"}, dvt=t, other_calf_condition=0.6), policy)
+    assert cord.triage.level == "urgent" and "vein_cord_dvt_possible" in cord.triage.rules
+    assert "dvt_see_today" in cord.advice_ids
+    assert "vein_cord_dvt_possible" not in triage(
+        posterior({"vein_cord": "yes", **CALF_ANSWERED}, dvt=t * 0.9), policy).rules
+
+
+def test_boyd_says_a_snap_in_the_calf_is_an_achilles_rupture_until_examined_the_same_day(policy):
+    """BJGP 2015: a snap as if hit in the calf is the classic Achilles story; a delay beyond a day matters."""
+    snap = assess(posterior({"calf_snap": "yes"}, other_calf_condition=0.9), policy)
+    assert snap.triage.level == "urgent" and "calf_snap_achilles" in snap.triage.rules
+    assert "calf_snap_today" in snap.advice_ids
+    assert "calf_snap_achilles" not in triage(posterior({"calf_snap": "no"}, other_calf_condition=0.9), policy).rules
+
+
 def test_seed_says_a_break_from_sport_whichever_overloaded_tendon_hurts(policy):
     """Seed: pain after exercise means a few days' break from sport; the tendon does not change that.
 
