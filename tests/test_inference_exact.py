@@ -168,7 +168,7 @@ def test_outside_model_against_pgmpy_chain_rule(evidence, model, pgmpy_model):
     ordinary single-variable query of pgmpy's variable elimination, so the engine's one ratio of
     two evidence probabilities is checked against a different route.
     """
-    post = query(model.engine, from_mapping(evidence), model.digest)
+    post = query(model.engine, from_mapping(evidence), model.digest, outside=True)
     given, expected = dict(evidence), 1.0
     for cause in structure.BY_NAME[structure.COMPLAINT].parents:
         expected *= reference_query(pgmpy_model, [cause], evidence=given)[cause]["no"]
@@ -177,12 +177,14 @@ def test_outside_model_against_pgmpy_chain_rule(evidence, model, pgmpy_model):
 
 
 def test_outside_model_is_zero_once_a_cause_is_known_and_one_without_any(model):
-    assert query(model.engine, from_mapping({"dvt": "yes"}), model.digest).outside_model == 0.0
+    assert query(model.engine, from_mapping({"dvt": "yes"}), model.digest, outside=True).outside_model == 0.0
     none = {c: "no" for c in structure.BY_NAME[structure.COMPLAINT].parents}
-    assert query(model.engine, from_mapping(none), model.digest).outside_model == pytest.approx(1.0, abs=1e-12)
+    assert query(model.engine, from_mapping(none), model.digest, outside=True).outside_model == pytest.approx(
+        1.0, abs=1e-12)
+    assert query(model.engine, from_mapping({"dvt": "yes"}), model.digest).outside_model is None  # not asked for
 
 
 def test_outside_model_is_none_without_the_complaint(model):
     tables = {n: model.priors.nodes[n].table for n in structure.NAMES}
-    post = query(Engine(tables, complaint=False), from_mapping({"age_group": "adult"}), model.digest)
+    post = query(Engine(tables, complaint=False), from_mapping({"age_group": "adult"}), model.digest, outside=True)
     assert post.outside_model is None and "outside_model" not in post.to_dict()

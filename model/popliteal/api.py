@@ -46,9 +46,13 @@ class Model:
             return evidence
         return from_mapping(_check_type(evidence))
 
-    def posterior(self, evidence: Evidence | Mapping[str, Any] | None = None) -> Posterior:
-        """Exact ``P(cause = yes | evidence)`` for every cause and complication."""
-        return _query(self.engine, self.evidence(evidence), self.digest)
+    def posterior(self, evidence: Evidence | Mapping[str, Any] | None = None, *, outside: bool = False) -> Posterior:
+        """Exact ``P(cause = yes | evidence)`` for every cause and complication.
+
+        ``outside=True`` adds ``outside_model``, the probability that none of the causes causes
+        the pain (one more contraction; :meth:`query` always adds it).
+        """
+        return _query(self.engine, self.evidence(evidence), self.digest, outside=outside)
 
     def query(self, evidence: Evidence | Mapping[str, Any] | None = None, *, uncertainty: int | None = None,
               seed: int = 0, **kwargs: Any) -> Assessment:
@@ -75,7 +79,7 @@ class Model:
         """Triage and advice, with a warning when the evidence conflicts (see :meth:`conflict`)."""
         from .clinic.explain import conflict_warnings
 
-        posterior = self.posterior(evidence)
+        posterior = self.posterior(evidence, outside=True)
         return assess(posterior, self.priors.triage, warnings=conflict_warnings(self.engine, evidence))
 
     # --- many cases at once (popliteal.batch; one engine call per chunk) -------------------------

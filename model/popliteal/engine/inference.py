@@ -530,7 +530,8 @@ class Posterior(Result):
     outside_model : float or None
         ``P(none of the modelled causes is causing this pain | evidence)``: the share of the pain
         left to a cause outside the model (the leak of ``knee_pain``, such as an infected joint or
-        a tumour). None when not computed (batch scoring).
+        a tumour). None when not computed (``query(..., outside=False)``, the default of
+        :meth:`popliteal.api.Model.posterior`; batch scoring).
     """
 
     evidence: dict[str, str]
@@ -595,8 +596,11 @@ class Posterior(Result):
         return out
 
 
-def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
+def query(engine: Engine, evidence: Evidence, digest: str, outside: bool = False) -> Posterior:
     """Exact posteriors of every cause given ``evidence``.
+
+    ``outside=True`` also computes :attr:`Posterior.outside_model` (one more contraction, so only
+    the answers that show it ask for it).
 
     Raises
     ------
@@ -611,7 +615,7 @@ def query(engine: Engine, evidence: Evidence, digest: str) -> Posterior:
     probs = {t: float(np.clip(marg[t][0, 0], 0.0, 1.0)) for t in structure.TARGETS}
     return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]),
                      log_p_evidence=float(log_p[0]), incidental=incidental(marg),
-                     outside_model=outside_model(engine, likelihoods, float(log_p[0])))
+                     outside_model=outside_model(engine, likelihoods, float(log_p[0])) if outside else None)
 
 
 def outside_model(engine: Engine, likelihoods: Mapping[str, np.ndarray], log_p_evidence: float) -> float | None:
