@@ -235,6 +235,9 @@ def test_model_query_reports_intervals_and_triage_stability(model):
     point = model.query(CASE)
     assert result.probabilities == point.probabilities
     assert result.triage == point.triage and result.advice == point.advice
+    # the point answer's other numbers stay (until 2026-12-02 the incidental section was dropped)
+    assert result.posterior.incidental == point.posterior.incidental
+    assert result.posterior.outside_model == point.posterior.outside_model is not None
     assert set(result.posterior.intervals) == set(structure.TARGETS)
     for t, (lo, hi) in result.posterior.intervals.items():
         assert 0.0 <= lo <= hi <= 1.0

@@ -43,6 +43,7 @@ and the first ``n`` draws do not depend on how many are drawn in total.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Iterator, Mapping
@@ -52,7 +53,7 @@ import numpy as np
 from ..network import structure
 from ..engine.evidence import Evidence
 from ..engine.complaint import carry, fitted_tables
-from ..engine.inference import IMPOSSIBLE, Engine, ImpossibleEvidence, Posterior
+from ..engine.inference import IMPOSSIBLE, Engine, ImpossibleEvidence
 from ..network.priors import LEVELS, Priors, TriagePolicy
 from .policy import Assessment, triage_many
 
@@ -421,10 +422,8 @@ def assess_uncertainty(point: Assessment, priors: Priors, evidence: Evidence, dr
                        seed: int = DEFAULT_SEED) -> UncertainAssessment:
     """Add 90% intervals and the triage's stability to the assessment ``point``."""
     samples = posterior_draws(priors, evidence, draws, seed)
-    posterior = Posterior(evidence=point.posterior.evidence, probabilities=point.posterior.probabilities,
-                          digest=point.posterior.digest, p_evidence=point.posterior.p_evidence,
-                          log_p_evidence=point.posterior.log_p_evidence,
-                          intervals=intervals(samples))
+    # every field of the point answer (incidental, outside_model, ...) stays; only the intervals are added
+    posterior = dataclasses.replace(point.posterior, intervals=intervals(samples))
     stability = triage_stability(samples, point.posterior.evidence, priors.triage)
     return UncertainAssessment(posterior=posterior, triage=point.triage, advice=point.advice,
                                warnings=point.warnings, advice_ids=point.advice_ids,
