@@ -143,6 +143,17 @@ def test_the_interview_stops_and_is_not_settled_by_red_flags_pending(model):
     assert status.reason is None and status.question.red_flag
 
 
+def test_a_child_with_night_pains_is_asked_the_peterson_exclusions_before_self_care(model):
+    """Self-care in a one-shot query needs only a limp denied; the interview asks persisting pain and fever first."""
+    start = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no"}
+    assert model.query(start).triage.level == "self_care"
+    iv, status, _ = drive(model, {}, evidence=start)  # every question skipped
+    asked = [s.variable for s in iv.steps]
+    assert {"persistent_pain", "fever"} <= set(asked), asked
+    iv, status, _ = drive(model, {"fever": "yes"}, evidence=start)
+    assert iv.assessment().triage.level != "self_care"
+
+
 #: Known before these interviews start, so that the first question is a yes/no one (with nothing known the
 #: interview asks the age first: with an injury, an age of 60 or over is a same-day rule).
 ADULT_MAN = {"age_group": "adult", "sex": "male"}
@@ -200,7 +211,7 @@ def test_cli_interview_end_to_end_reaches_the_vignettes_leading_cause(model):
     """Answers piped from a vignette (skip what it does not say) lead to its expected top cause."""
     doc = vignette("growing-02-typical-gp-picture")
     oracle = {k: str(v) for k, v in model.evidence(doc["evidence"]).as_dict().items()}
-    oracle["fever"] = "no"  # the parent's answer to the question growing-pains self-care needs denied
+    oracle["fever"] = "no"  # the parent's answer to the red-flag question asked of a child with night pains
     iv, status, lines = drive(model, oracle)
     proc = cli("interview", "--json", stdin="\n".join(lines) + "\n")
     assert proc.returncode == 0, proc.stderr

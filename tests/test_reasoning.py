@@ -107,14 +107,16 @@ def test_pulmonary_embolism_is_an_emergency_and_says_call_emergency_services(pol
 
 
 def test_self_care_needs_the_positive_pattern(policy):
-    asked = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no", "persistent_pain": "no",
-             "fever": "no"}
+    asked = {"age_group": "child", "night_pain_both_legs": "yes", "limping": "no"}
     assert triage(posterior(asked, growing_pains=0.9), policy).level == "self_care"
-    # Peterson: a limp, persisting pain and a systemic symptom (fever) exclude growing pains: each must be
-    # asked and denied
-    for unasked in ("limping", "persistent_pain", "fever"):
-        partial = {k: v for k, v in asked.items() if k != unasked}
-        assert triage(posterior(partial, growing_pains=0.9), policy).level == "doctor", unasked
+    # Peterson: a limp excludes growing pains and must be asked and denied; persisting pain and a systemic
+    # symptom (fever) block self-care when reported (the interview asks them before it settles)
+    assert triage(posterior({"age_group": "child", "night_pain_both_legs": "yes"}, growing_pains=0.9),
+                  policy).level == "doctor"
+    for reported in ("persistent_pain", "fever"):
+        assert triage(posterior({**asked, reported: "yes"}, growing_pains=0.9), policy).level != "self_care", reported
+        denied = {**asked, reported: "no"}
+        assert triage(posterior(denied, growing_pains=0.9), policy).level == "self_care", reported
     assert triage(posterior({**asked, "persistent_pain": "no:0.8"}, growing_pains=0.9), policy).level == "self_care"
     assert triage(posterior({"age_group": "child"}, growing_pains=0.9), policy).level == "doctor"
     limping = posterior({"age_group": "child", "night_pain_both_legs": "yes", "limping": "yes"}, growing_pains=0.9)

@@ -149,10 +149,12 @@ def test_seed_says_childrens_pain_without_a_fall_is_often_growing_pains(model):
     """'In children, pain in the back of the knee or calf that occurs without a previous fall is often due to growth.'"""
     ev = {"age_group": "child", "recent_trauma": "no", "night_pain_both_legs": "yes"}
     assert top(model, ev) == "growing_pains"
-    # self-care once a limp, persisting pain and a fever are denied ('if the pain persists for a longer period
-    # of time or is unusually severe, it should be clarified by a doctor'); until they are asked, a doctor
+    # self-care once a limp is denied; pain that persists ('if the pain persists for a longer period of time or
+    # is unusually severe, it should be clarified by a doctor') or a fever, reported, sends the child to a doctor
+    assert model.query({**ev, "limping": "no"}).triage.level == "self_care"
     assert model.query({**ev, "limping": "no", "persistent_pain": "no", "fever": "no"}).triage.level == "self_care"
-    assert model.query({**ev, "limping": "no", "persistent_pain": "no"}).triage.level == "doctor"
+    assert model.query({**ev, "limping": "no", "persistent_pain": "yes"}).triage.level == "doctor"
+    assert model.query({**ev, "limping": "no", "fever": "yes"}).triage.level in ("urgent", "emergency")
     assert model.query(ev).triage.level == "doctor"
     assert p(model, {"age_group": "adult"}, "growing_pains") == 0.0
 
