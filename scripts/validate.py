@@ -49,7 +49,8 @@ COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "publ
                  "published-2026-12e": "published cases, 2026-12e",
                  "published-2026-12f": "published cases, 2026-12f",
                  "published-2026-12g": "published cases, 2026-12g",
-                 "published-2026-12h": "published cases, 2026-12h"}
+                 "published-2026-12h": "published cases, 2026-12h",
+                 "published-2026-12i": "published cases, 2026-12i"}
 
 #: Published bars (Semigran et al. BMJ 2015;351:h3480 and JAMA Intern Med 2016;176:1860).
 BARS = {
@@ -145,16 +146,16 @@ def build(update_baseline: bool = False, docs: Path = DOCS, vignette_dir: Path =
         "",
         "## Vignettes",
         "",
-        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Ten "
-        "cohorts: the in-house cases written with the first network (2026-11), and nine sets of cases written "
+        f"{s['vignettes']} vignettes in `{_shown(vignette_dir)}/`, each written from a cited public source. Eleven "
+        "cohorts: the in-house cases written with the first network (2026-11), and ten sets of cases written "
         "from published case reports and case-based teaching material (`cohort: published-2026-11`, "
-        "`published-2026-12`, `published-2026-12b` to `published-2026-12h`, the last eight by independent "
+        "`published-2026-12`, `published-2026-12b` to `published-2026-12i`, the last nine by independent "
         "testers from 2026-12-01 to 2026-12-02), "
         "encoded from the presentation only and committed before the model was run on them (the git history "
         "shows it). The 2026-12 cases met the model as it was at that commit (2026-12c: the model before the "
         "complaint node, e25c82a; 2026-12d: bb14b07, before `vein_cord`, `sole_numbness` and "
         "`cold_pale_foot`; 2026-12e: 33970ef, before `anticoagulation`; 2026-12f: 96ff47d; 2026-12g: "
-        "1fb2f55; 2026-12h: 96cea03, before `calf_snap_achilles`); changes made after reading their "
+        "1fb2f55; 2026-12h: 96cea03, before `calf_snap_achilles`; 2026-12i: 45c5dbd); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen. The leading "
         "diagnosis is the most specific one (a DVT without embolism scores "
         "P(dvt) − P(PE)). Top-3 is measured two ways: the final diagnosis among the first three (the "
