@@ -191,3 +191,22 @@ def test_reliability_counts_every_vignette_once_and_scores_by_hand(scores):
     assert by_bin[(0.85, 1.0)]["cases"] == 2 and by_bin[(0.85, 1.0)]["correct"] == 1.0
     assert by_bin[(0.85, 1.0)]["mean_probability"] == pytest.approx(0.95)
     assert np.isnan(by_bin[(0.3, 0.5)]["correct"])
+
+
+def test_cohort_paragraph_counts_the_cohorts_of_the_vignettes(vignettes, monkeypatch):
+    """The report's cohort counts come from the titles, and the titles name every cohort on disk."""
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # the script imports its sibling simulate_triage
+    spec = importlib.util.spec_from_file_location("validate_script", ROOT / "scripts" / "validate.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    on_disk = {v.cohort for v in vignettes}
+    assert on_disk == set(script.COHORT_TITLES)
+    assert set(script.COHORT_MET) <= on_disk
+    text = script.cohort_sentence(len(vignettes), "tests/vignettes")
+    published = sum(c.startswith("published-") for c in on_disk)
+    assert text.startswith(f"{len(vignettes)} vignettes in `tests/vignettes/`")
+    assert f"{script.number_word(len(on_disk)).capitalize()} cohorts:" in text
+    assert f"and {script.number_word(published)} sets of cases" in text
+    assert f"the last {script.number_word(len(script.COHORT_MET))} by independent testers" in text
