@@ -71,7 +71,7 @@ def test_posteriors_with_the_same_numbers_are_equal_whatever_mapping_they_were_g
     plain = Posterior(evidence=dict(posterior.evidence), probabilities=dict(posterior.probabilities),
                       digest=posterior.digest, p_evidence=posterior.p_evidence,
                       intervals=dict(posterior.intervals), incidental=dict(posterior.incidental),
-                      outside_model=posterior.outside_model)
+                      outside_model=posterior.outside_model, age_years=posterior.age_years)
     assert plain == posterior
     assert posterior.probabilities == dict(posterior.probabilities)
 
@@ -99,3 +99,21 @@ def test_the_differential_ranks_dvt_after_its_embolism_by_the_same_rule():
 def test_rank_refuses_a_vector_of_the_wrong_length_in_one_line():
     with pytest.raises(ValueError, match=f"rank: 2 probabilities for {len(structure.TARGETS)} targets"):
         rank([0.1, 0.2])
+
+
+def test_the_age_in_years_is_kept_beside_its_band_and_dropped_when_the_band_changes():
+    """``age=57`` gives ``age_group=adult`` for the network and keeps 57 for the triage rules."""
+    from popliteal.engine.evidence import Evidence, EvidenceError, from_mapping
+
+    ev = from_mapping({"age": 57, "recent_trauma": "yes"})
+    assert ev.years == 57 and ev.hard["age_group"] == "adult"
+    assert from_mapping({"age": "57", "age_group": "adult"}).years == 57
+    assert ev.with_state("calf_pain", "no").years == 57 and ev.without("calf_pain").years == 57
+    assert ev.with_state("age_group", "over_60").years is None and ev.without("age_group").years is None
+    assert from_mapping({"age_group": "adult"}).years is None
+    with pytest.raises(EvidenceError, match=r"^age_group: given twice with different values"):
+        from_mapping({"age": 57, "age_group": "over_60"})
+    with pytest.raises(EvidenceError, match=r"^age: given twice with different values \(57 and 58\)"):
+        from_mapping([("age", 57), ("age", 58)])
+    with pytest.raises(EvidenceError, match=r"^age=57: the age in years needs age_group=adult beside it"):
+        Evidence({"age_group": "child"}, {}, 57.0)

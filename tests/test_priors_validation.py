@@ -283,3 +283,17 @@ def test_a_self_care_rule_must_decide_about_every_finding():
     urgent["rules"][0]["compatible_findings"] = ["calf_pain"]
     with pytest.raises(PriorsError, match=r"rules\[0\]\.compatible_findings: only a self_care rule"):
         _policy(urgent)
+
+
+@pytest.mark.parametrize("bad", ["55", True, 1, 121, None, [55]])
+def test_an_age_condition_must_be_an_age_in_years(bad):
+    """``age_at_least`` takes a number of years the model covers (2-120), named in a one-line error."""
+    doc = _doc("triage.yaml")
+    _policy(doc)
+    at = next(i for i, r in enumerate(doc["rules"]) if r["id"] == "ottawa_age")
+    broken = copy.deepcopy(doc)
+    where = next(j for j, c in enumerate(broken["rules"][at]["when"]) if "age_at_least" in c)
+    broken["rules"][at]["when"][where]["age_at_least"] = bad
+    with pytest.raises(PriorsError, match=rf"^triage\.yaml: rules\[{at}\]\.when\[{where}\]\.age_at_least: "
+                                          r"must be an age in years from 2 to 120"):
+        _policy(broken)

@@ -10,6 +10,8 @@ walk on is seen the same day.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -387,3 +389,16 @@ def test_vectorised_triage_equals_the_one_patient_path_on_random_patients(simula
         assert levels[i] == result.triage.level, (result.evidence, levels[i], result.triage.level)
         expected = set(result.triage.rules) - {"default"}
         assert {ids[j] for j in range(len(ids)) if fired[i, j]} >= expected
+    # the age in years (Ottawa's 55 inside the adult band): the adults get 50-60 years
+    from popliteal.clinic.policy import triage
+
+    adults = [i for i, (_, r) in enumerate(simulated) if r.evidence.get("age_group") == "adult"]
+    years = {i: 50.0 + i % 11 for i in adults}
+    shown["age"] = np.array([repr(years[i]) if i in years else "" for i in range(len(simulated))], dtype=object)
+    levels, _ = triage_many(probs, shown, policy)
+    changed = 0
+    for i in adults:
+        aged = triage(dataclasses.replace(simulated[i][1].posterior, age_years=years[i]), policy)
+        assert levels[i] == aged.level, (simulated[i][1].evidence, years[i], levels[i], aged.level)
+        changed += aged.level != simulated[i][1].triage.level
+    assert changed  # some adults of 55-60 after an injury are now urgent

@@ -65,12 +65,35 @@ def test_sufe_guideline_says_an_adolescent_limp_without_injury_needs_the_hip_che
     assert "adolescent_limp_hip" not in model.query({"age_group": "child", "limping": "yes"}).triage.rules
 
 
-def test_ottawa_says_55_so_adults_after_an_injury_are_told_the_age_criterion(model):
-    """Stiell 1996: an X-ray after knee trauma from age 55; the adult band (18-59) hears it in the advice."""
-    adult = model.query({"age": 57, "recent_trauma": "yes"})
-    assert adult.triage.level == "urgent" or "xray_at_55" in adult.advice_ids
-    older = model.query({"age": 61, "recent_trauma": "yes"})
+def test_ottawa_says_55_so_knee_trauma_from_55_years_is_seen_the_same_day(model):
+    """Stiell 1996: an X-ray after knee trauma from age 55. The age in years reaches the rule inside the
+    adult band (18-60); with only the band known, the adult hears the criterion in the advice."""
+    for years in (55, 57, 60, 61, 80):
+        injured = model.query({"age": years, "recent_trauma": "yes"})
+        assert "ottawa_age" in injured.triage.rules and injured.triage.level == "urgent", years
+        assert injured.to_dict()["age_years"] == years
+    younger = model.query({"age": 54, "recent_trauma": "yes"})
+    assert "ottawa_age" not in younger.triage.rules
+    assert "ottawa_age" not in model.query({"age": 57, "recent_trauma": "no"}).triage.rules
+    band_only = model.query({"age_group": "adult", "recent_trauma": "yes"})
+    assert "ottawa_age" not in band_only.triage.rules and "xray_at_55" in band_only.advice_ids
+    assert "age_years" not in band_only.to_dict()
+    older = model.query({"age_group": "over_60", "recent_trauma": "yes"})
     assert "ottawa_age" in older.triage.rules and "xray_at_55" not in older.advice_ids
+
+
+def test_batch_scoring_reads_the_age_in_years_as_the_one_patient_path_does(model):
+    """``score`` keeps the ``age`` column's years for the triage (the Ottawa rule's 55 inside the adult band)."""
+    import pandas as pd
+
+    rows = [{"age": a, "recent_trauma": t} for a in (30, 54, 55, 57, 60, 61) for t in ("yes", "no")]
+    rows += [{"age_group": "adult", "recent_trauma": "yes"}, {"age_group": "over_60", "recent_trauma": "yes"}]
+    scored = model.score(pd.DataFrame(rows))
+    for row, level in zip(rows, scored["triage"]):
+        assert level == model.query({k: v for k, v in row.items() if not pd.isna(v)}).triage.level, row
+    injured_from_55 = [level for row, level in zip(rows, scored["triage"])
+                       if row.get("age", 0) >= 55 and row["recent_trauma"] == "yes"]
+    assert injured_from_55 == ["urgent"] * 4
 
 
 def test_a_lump_behind_an_adult_knee_gets_the_aneurysm_safety_net(model):

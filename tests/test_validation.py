@@ -65,10 +65,7 @@ def test_vignettes_beat_the_published_symptom_checker_bar(scores):
 #: the injury) left this set on 2026-11-30, when the knee_stuck and rapid_swelling questions and their
 #: rules (locked_after_injury, haemarthrosis; NHS knee pathways) let the model see what their
 #: narratives say.
-KNOWN_UNDER_TRIAGE = {"epi-05-football-condyle", "epi-15-trampoline-both-knees",
-                      # unseen (2026-12i): the foot's motor weakness has no variable, and the Ottawa rule's
-                      # age of 55 cannot fire in the adult band (see tests/data/miss_reasons.yaml)
-                      "popliteus-94-external-rotation-injury-cannot-flex-toes-59yo"}
+KNOWN_UNDER_TRIAGE = {"epi-05-football-condyle", "epi-15-trampoline-both-knees"}
 
 
 def test_no_urgent_or_emergency_vignette_is_under_triaged(scores):

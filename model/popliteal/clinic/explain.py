@@ -58,7 +58,7 @@ from ..present.result import Result
 from ..engine.evidence import Evidence
 from ..engine.inference import Engine, Posterior, query, rank, ratio
 from ..network.priors import LEVELS, POSTERIOR_CONDITIONS, RedFlag, Rule, TriagePolicy
-from .policy import holds, reported, triage
+from .policy import facts, holds, reported, triage
 
 
 #: Variables one can ask about: every risk factor and finding (causes are never observed, and
@@ -392,7 +392,8 @@ def _triage_after(question: str, answers: list[tuple[str, float, np.ndarray]], p
     for state, _, post in answers:
         hypothetical = Posterior(evidence={**posterior.evidence, question: state},
                                  probabilities=dict(zip(structure.TARGETS, map(float, post))),
-                                 digest=posterior.digest)
+                                 digest=posterior.digest,
+                                 age_years=None if question == "age_group" else posterior.age_years)
         out[state] = triage(hypothetical, policy)
     return out
 
@@ -493,7 +494,7 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
         levels_after[q] = {state: t.level for state, t in after.items()}
         reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
                   or _escalation_reason(q, after, level)
-                  or _two_answer_reason(q, dict(posterior.evidence), level, answer_rules,
+                  or _two_answer_reason(q, facts(posterior), level, answer_rules,
                                         policy.soft_evidence_threshold, open_questions))
         text = rationale(q, answers)
         question = Question(q, score, f"{reason}; {text}" if reason else text, reason is not None,

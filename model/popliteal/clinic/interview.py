@@ -224,8 +224,11 @@ class Interview:
     @property
     def evidence(self) -> Evidence:
         """The starting evidence plus every recorded answer."""
-        items = dict(self.initial.as_dict())
-        items.update({s.variable: s.value for s in self.steps if s.value is not None})
+        items: dict[str, str | float] = dict(self.initial.as_dict())
+        answers = {s.variable: s.value for s in self.steps if s.value is not None}
+        if self.initial.years is not None and "age_group" not in answers:
+            items["age"] = self.initial.years  # the years given at the start stay for the triage rules
+        items.update(answers)
         return from_mapping(items)
 
     @property

@@ -19,7 +19,7 @@ from ..engine.inference import Posterior
 import numpy as np
 
 from ..engine.evidence import SET_SEPARATOR
-from ..network.priors import LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
+from ..network.priors import AGE_CONDITION, LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class Assessment(Result):
             out["incidental"] = dict(self.posterior.incidental)
         if self.posterior.outside_model is not None:
             out["outside_model"] = self.posterior.outside_model
+        if self.posterior.age_years is not None:
+            out["age_years"] = self.posterior.age_years
         if self.posterior.intervals is not None:
             out["intervals"] = {k: list(v) for k, v in self.posterior.intervals.items()}
         if self.warnings:
@@ -178,6 +180,33 @@ def reported(value: str | None, states: frozenset[str] | set[str], soft_threshol
     return any(s in states for s in value.split(SET_SEPARATOR))
 
 
+#: The key under which the age in years joins a patient's evidence for the policy (text, as the
+#: other evidence values; absent when only ``age_group``, or no age, is known).
+AGE = "age"
+
+
+def age_at_least(years: str | None, group: str | None, limit: float, soft: float) -> bool:
+    """Whether the patient is at least ``limit`` years old, as far as the evidence tells.
+
+    The age in years decides when it was given; otherwise the reported ``age_group`` must start
+    at or above ``limit`` (``over_60`` is at least 55, ``adult`` is not known to be).
+    """
+    if years:
+        return float(years) >= limit
+    if not group:
+        return False
+    states = [s for s in structure.AGE_GROUP_FROM if reported(group, {s}, soft)]
+    return bool(states) and all(structure.AGE_GROUP_FROM[s] >= limit for s in states)
+
+
+def facts(posterior: Posterior) -> dict[str, str]:
+    """The evidence the policy reads: the posterior's evidence and, when given, the age in years."""
+    ev = dict(posterior.evidence)
+    if posterior.age_years is not None:
+        ev[AGE] = repr(posterior.age_years)
+    return ev
+
+
 def holds(cond: Condition, p: dict[str, float], ev: dict[str, str], leader: str, soft: float) -> bool:
     """Whether one condition of ``triage.yaml`` or ``advice.yaml`` holds for a patient."""
     kind, items = cond.kind, cond.items
@@ -199,6 +228,8 @@ def holds(cond: Condition, p: dict[str, float], ev: dict[str, str], leader: str,
         return all(sum(p[c] for c in causes) >= t for causes, t in items)
     if kind == "leading":
         return leader in items
+    if kind == AGE_CONDITION:
+        return age_at_least(ev.get(AGE), ev.get("age_group"), items[0], soft)
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
 
 
@@ -231,7 +262,7 @@ def _reason(rule: Rule, p: dict[str, float]) -> str:
 
 def fired_rules(posterior: Posterior, policy: TriagePolicy) -> tuple[Rule, ...]:
     """Every rule of the policy whose conditions all hold, in file order."""
-    p, ev, leader = posterior.probabilities, posterior.evidence, posterior.ranking[0]
+    p, ev, leader = posterior.probabilities, facts(posterior), posterior.ranking[0]
     soft = policy.soft_evidence_threshold
     return tuple(r for r in policy.rules if all(holds(c, p, ev, leader, soft) for c in r.when))
 
@@ -263,7 +294,7 @@ def advice(posterior: Posterior, level: str, policy: TriagePolicy,
            fired: tuple[Rule, ...] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The advice texts and their ids: what the fired rules bring and what its own conditions show."""
     fired = fired_rules(posterior, policy) if fired is None else fired
-    p, ev, leader = posterior.probabilities, posterior.evidence, posterior.ranking[0]
+    p, ev, leader = posterior.probabilities, facts(posterior), posterior.ranking[0]
     soft = policy.soft_evidence_threshold
     brought = {a for r in fired for a in r.advice}
     if not any(r.level == level for r in fired):
@@ -339,6 +370,16 @@ def _holds_many(cond: Condition, probs: np.ndarray, shown: dict, leader: np.ndar
         return np.logical_and.reduce([sum(probs[:, col[c]] for c in causes) >= t for causes, t in items])
     if kind == "leading":
         return np.isin(leader, [col[c] for c in items])
+    if kind == AGE_CONDITION:
+        years = shown.get(AGE, np.full(n, "", dtype=object))
+        groups = shown.get("age_group", np.full(n, "", dtype=object))
+        pairs = {}
+        out = np.empty(n, dtype=bool)
+        for i, key in enumerate(zip(years, groups)):
+            if key not in pairs:
+                pairs[key] = age_at_least(key[0], key[1], items[0], soft)
+            out[i] = pairs[key]
+        return out
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
 
 
@@ -350,7 +391,8 @@ def triage_many(probs: np.ndarray, shown: dict, policy: TriagePolicy) -> tuple[n
     probs : numpy.ndarray
         ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
     shown : mapping of str to numpy.ndarray
-        The evidence per variable as ``Evidence.as_dict`` writes it (``""`` where unobserved).
+        The evidence per variable as ``Evidence.as_dict`` writes it (``""`` where unobserved),
+        and under :data:`AGE` the age in years as text where it was given.
 
     Returns
     -------

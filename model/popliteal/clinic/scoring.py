@@ -21,7 +21,7 @@ import numpy as np
 from ..engine.evidence import EvidenceError, from_mapping
 from ..engine.inference import IMPOSSIBLE, batch_marginals, impossible_search
 from ..network import structure
-from .policy import triage_many
+from .policy import AGE, triage_many
 
 #: Rows scored per chunk (and per engine call) unless told otherwise.
 DEFAULT_CHUNK_SIZE = 50_000
@@ -118,7 +118,9 @@ class _Column:
     """One evidence column, each distinct cell parsed once.
 
     ``codes`` maps each row to a distinct cell (the last one, ``k``, is an
-    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell.
+    empty cell); ``table``, ``shown`` and ``problems`` are per distinct cell,
+    and so is ``years`` for the ``age`` column (the age in years as text, which
+    the triage policy reads beside ``age_group``).
     """
 
     name: str
@@ -126,6 +128,7 @@ class _Column:
     table: np.ndarray
     shown: np.ndarray
     problems: np.ndarray
+    years: np.ndarray | None = None
 
 
 def _parse_column(column: str, values) -> _Column:
@@ -139,6 +142,7 @@ def _parse_column(column: str, values) -> _Column:
     table = np.ones((k + 1, card))
     shown = np.full(k + 1, "", dtype=object)
     problems = np.full(k + 1, None, dtype=object)
+    years = np.full(k + 1, "", dtype=object) if column == _AGE else None
     for i, raw in enumerate(uniques):
         value = raw.item() if isinstance(raw, np.generic) else raw
         if _is_empty(value):
@@ -150,7 +154,9 @@ def _parse_column(column: str, values) -> _Column:
             continue
         table[i] = ev.likelihoods()[name]
         shown[i] = ev.as_dict()[name]
-    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems)
+        if years is not None:
+            years[i] = repr(ev.years)
+    return _Column(name, np.where(codes < 0, k, codes), table, shown, problems, years)
 
 
 def _unique_rows(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +190,8 @@ def triage_rows(probs: np.ndarray, shown: Mapping[str, np.ndarray], policy, with
     probs : numpy.ndarray
         ``(n, len(structure.TARGETS))``: ``P(target = yes | evidence)`` per case.
     shown : mapping of str to numpy.ndarray
-        The evidence per variable, as the contract writes it (``""`` where unobserved).
+        The evidence per variable, as the contract writes it (``""`` where unobserved), and
+        under ``"age"`` the age in years as text where it was given.
     policy : popliteal.network.priors.TriagePolicy
     with_rules : bool
         Also name the rules behind each level (the CSV output does not show them).
@@ -275,6 +282,8 @@ def _score_chunk(model, frame, lay: Layout, row_problems: Mapping[int, str] | No
         lik, sh, bad = col.table[codes], col.shown[codes], col.problems[codes]
         for i in np.flatnonzero(bad != None).tolist():  # noqa: E711 - elementwise comparison
             problems.setdefault(i, []).append(bad[i])
+        if col.years is not None:
+            shown[AGE] = col.years[codes]
         if col.name in shown:  # age and age_group both given: they must agree
             other = shown[col.name]
             given_by = [c for c in lay.evidence if _column_variable(c) == col.name]

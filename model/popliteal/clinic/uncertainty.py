@@ -55,7 +55,7 @@ from ..engine.evidence import Evidence
 from ..engine.complaint import carry, fitted_tables
 from ..engine.inference import IMPOSSIBLE, Engine, ImpossibleEvidence
 from ..network.priors import LEVELS, Priors, TriagePolicy
-from .policy import Assessment, triage_many
+from .policy import Assessment, facts, triage_many
 
 #: The range of a number is read as this central interval of its distribution.
 LEVEL = 0.90
@@ -374,7 +374,7 @@ def triage_stability(samples: Mapping[str, np.ndarray], evidence: Mapping[str, s
     """The share of draws that gives each triage level (every level, most urgent first).
 
     ``samples`` holds ``P(target = yes)`` per draw for every target; ``evidence`` the
-    evidence as the contract writes it. All draws are triaged at once
+    evidence as the contract writes it (and ``age``, the years, as :func:`popliteal.clinic.policy.facts` adds it). All draws are triaged at once
     (:func:`popliteal.clinic.policy.triage_many`, which gives the levels of :func:`triage`).
     """
     n = len(next(iter(samples.values())))
@@ -424,7 +424,7 @@ def assess_uncertainty(point: Assessment, priors: Priors, evidence: Evidence, dr
     samples = posterior_draws(priors, evidence, draws, seed)
     # every field of the point answer (incidental, outside_model, ...) stays; only the intervals are added
     posterior = dataclasses.replace(point.posterior, intervals=intervals(samples))
-    stability = triage_stability(samples, point.posterior.evidence, priors.triage)
+    stability = triage_stability(samples, facts(point.posterior), priors.triage)
     return UncertainAssessment(posterior=posterior, triage=point.triage, advice=point.advice,
                                warnings=point.warnings, advice_ids=point.advice_ids,
                                incidental_shown=point.incidental_shown,

@@ -12,7 +12,8 @@ Forms accepted on the command line and in the Python API:
   on a set of states, such as ``pain_side=medial|central``); ``NAME=STATE|STATE:L``
   is the soft form (likelihood ``L`` for the listed states, ``1 - L`` for the others);
 - ``age=YEARS``: mapped to ``age_group`` (2-11 child, 12-17 adolescent,
-  18-60 adult, over 60 over_60);
+  18-60 adult, over 60 over_60), the years kept beside it (``Evidence.years``)
+  for the triage rules that read an age inside a band (the Ottawa knee rule's 55);
 - a compatibility name of :data:`popliteal.network.structure.ALIASES`:
   ``pregnant_or_postpartum=yes`` is ``pregnancy=pregnant|postpartum`` and
   ``pregnant_or_postpartum=no`` is ``pregnancy=no``.
@@ -66,10 +67,15 @@ class Evidence:
         ``{variable: state}`` for observed variables; ``"a|b"`` for a set of states.
     soft : dict
         ``{variable: (state, likelihood)}`` for findings reported with a confidence.
+    years : float or None
+        The age in years when it was given (``age=57``), beside the ``age_group`` it maps to:
+        the network reads only the group, the triage policy also the years (the Ottawa knee
+        rule's age of 55 lies inside the adult band). None when only a group, or no age, is known.
     """
 
     hard: Mapping[str, str] = field(default_factory=dict)
     soft: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+    years: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.hard, Mapping) or not isinstance(self.soft, Mapping):
@@ -95,6 +101,11 @@ class Evidence:
         both = set(self.hard) & set(self.soft)
         if both:
             raise EvidenceError(f"{sorted(both)[0]}: given both as sure and as soft evidence")
+        if self.years is not None:
+            group = age_to_group(self.years)
+            if self.hard.get("age_group") != group:
+                raise EvidenceError(f"age={self.years:g}: the age in years needs age_group={group} beside it, "
+                                    f"got {self.hard.get('age_group', 'none')}")
 
     @property
     def names(self) -> set[str]:
@@ -128,13 +139,15 @@ class Evidence:
     def without(self, name: str) -> "Evidence":
         """The same evidence with ``name`` left out."""
         return Evidence({k: v for k, v in self.hard.items() if k != name},
-                        {k: v for k, v in self.soft.items() if k != name})
+                        {k: v for k, v in self.soft.items() if k != name},
+                        None if name == "age_group" else self.years)
 
     def with_state(self, name: str, state: str) -> "Evidence":
         """The same evidence with ``name`` observed in ``state``."""
         hard = dict(self.hard)
         hard[name] = state
-        return Evidence(hard, {k: v for k, v in self.soft.items() if k != name})
+        years = None if name == "age_group" and state != self.hard.get(name) else self.years
+        return Evidence(hard, {k: v for k, v in self.soft.items() if k != name}, years)
 
     def __len__(self) -> int:
         return len(self.hard) + len(self.soft)
@@ -235,8 +248,14 @@ def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Eviden
     hard: dict[str, str] = {}
     soft: dict[str, tuple[str, float]] = {}
     shown: dict[str, str] = {}
+    years: float | None = None
     for raw_name, raw_value in pairs:
         name, parsed = _parse_value(evidence_name(raw_name), raw_value)
+        if evidence_name(raw_name) == "age":
+            given = float(raw_value)
+            if years is not None and given != years:
+                raise EvidenceError(f"age: given twice with different values ({years:g} and {shorten(raw_value)})")
+            years = given
         shown_value = shorten(f"{raw_name}={raw_value}")
         if name in shown:
             previous = hard.get(name, soft.get(name))
@@ -248,7 +267,7 @@ def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Eviden
             soft[name] = parsed
         else:
             hard[name] = parsed
-    return Evidence(hard, soft)
+    return Evidence(hard, soft, years)
 
 
 def parse_items(items: Iterable[str]) -> Evidence:

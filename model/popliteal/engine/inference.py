@@ -532,6 +532,9 @@ class Posterior(Result):
         left to a cause outside the model (the leak of ``knee_pain``, such as an infected joint or
         a tumour). None when not computed (``query(..., outside=False)``, the default of
         :meth:`popliteal.api.Model.posterior`; batch scoring).
+    age_years : float or None
+        The age in years when it was given (``age=57``; :attr:`Evidence.years`): the network reads
+        only ``age_group``, the triage policy also the years. None when not given.
     """
 
     evidence: dict[str, str]
@@ -542,6 +545,7 @@ class Posterior(Result):
     incidental: dict[str, float] = field(default_factory=dict)
     log_p_evidence: float | None = field(default=None, compare=False)
     outside_model: float | None = None
+    age_years: float | None = None
 
     def __post_init__(self):
         # read-only copies: a frozen result whose numbers can change would disagree with its cached frame
@@ -586,9 +590,11 @@ class Posterior(Result):
     figure = "plot_posteriors"
 
     def to_dict(self) -> dict:
-        """``{"evidence", "probabilities", "incidental", "p_evidence", "priors_digest"}`` (and ``outside_model``)."""
+        """``{"evidence", "probabilities", "incidental", "p_evidence", "priors_digest"}`` (and ``outside_model``, ``age_years``)."""
         out = {"evidence": dict(self.evidence), "probabilities": dict(self.probabilities),
                "incidental": dict(self.incidental), "p_evidence": self.p_evidence, "priors_digest": self.digest}
+        if self.age_years is not None:
+            out["age_years"] = self.age_years
         if self.outside_model is not None:
             out["outside_model"] = self.outside_model
         if self.intervals is not None:
@@ -615,7 +621,8 @@ def query(engine: Engine, evidence: Evidence, digest: str, outside: bool = False
     probs = {t: float(np.clip(marg[t][0, 0], 0.0, 1.0)) for t in structure.TARGETS}
     return Posterior(evidence=evidence.as_dict(), probabilities=probs, digest=digest, p_evidence=float(p_e[0]),
                      log_p_evidence=float(log_p[0]), incidental=incidental(marg),
-                     outside_model=outside_model(engine, likelihoods, float(log_p[0])) if outside else None)
+                     outside_model=outside_model(engine, likelihoods, float(log_p[0])) if outside else None,
+                     age_years=evidence.years)
 
 
 def outside_model(engine: Engine, likelihoods: Mapping[str, np.ndarray], log_p_evidence: float) -> float | None:

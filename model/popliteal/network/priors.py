@@ -775,7 +775,10 @@ EVIDENCE_CONDITIONS = ("evidence", "evidence_any", "no_evidence_of")
 POSTERIOR_CONDITIONS = ("posterior_at_least", "posterior_any_at_least", "posterior_below", "posterior_sum_at_least")
 #: Joins the causes whose probabilities a ``posterior_sum_at_least`` condition adds up.
 SUM_JOIN = "+"
-CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading")
+#: ``age_at_least: YEARS``: the age given in years reaches YEARS (with only ``age_group`` known:
+#: every reported group starts at or above YEARS, see ``structure.AGE_GROUP_FROM``).
+AGE_CONDITION = "age_at_least"
+CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading", AGE_CONDITION)
 
 
 @dataclass(frozen=True)
@@ -784,7 +787,7 @@ class Condition:
 
     ``items`` holds ``(variable, states)`` pairs for the evidence kinds, ``(cause, threshold)``
     pairs for the posterior kinds (``(tuple of causes, threshold)`` for ``posterior_sum_at_least``),
-    and names for ``unanswered`` and ``leading``.
+    names for ``unanswered`` and ``leading``, and ``(years,)`` for ``age_at_least``.
     """
 
     kind: str
@@ -909,6 +912,10 @@ def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
                                                           f"{SUM_JOIN}popliteus_tendinopathy")
                 keys[k] = names if kind == "posterior_sum_at_least" else k
             items = tuple((keys[k], _probability(ctx, v, f"{here}.{kind}.{k}")) for k, v in body.items())
+        elif kind == AGE_CONDITION:
+            if isinstance(body, bool) or not isinstance(body, (int, float)) or not 2 <= body <= 120:
+                raise ctx.fail(f"{here}.{kind}", f"must be an age in years from 2 to 120, got {body!r}")
+            items = (float(body),)
         else:
             if not isinstance(body, list) or not body:
                 raise ctx.fail(f"{here}.{kind}", "must be a non-empty list of names")

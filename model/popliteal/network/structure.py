@@ -289,6 +289,10 @@ def _check_topological_order() -> None:
 _check_topological_order()
 
 
+#: The youngest age in each ``age_group`` (over_60: above 60), as :func:`age_to_group` draws the bands.
+AGE_GROUP_FROM = {"child": 2.0, "adolescent": 12.0, "adult": 18.0, "over_60": 60.0}
+
+
 def age_to_group(years: float) -> str:
     """Map an age in years to the state of ``age_group`` (ValueError outside 2 to 120 years)."""
     if not math.isfinite(years) or years < 2 or years > 120:
