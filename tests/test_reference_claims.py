@@ -199,3 +199,30 @@ def test_englund_says_few_tears_cause_the_pain_in_older_knees_kemmeren_that_tear
     assert share(age_group="over_60", osteoarthritis="yes") < older / 2
     absent = model.posterior({"meniscus_tear_present": "no", "recent_trauma": "yes", "age_group": "adolescent"})
     assert absent.probabilities["meniscus_tear"] == 0.0
+
+
+def test_referral_pathways_say_new_weakness_after_an_injury_is_seen_the_same_day(model):
+    """Kernow (acute knee trauma) and WA Health (nerve palsies): neurovascular damage after trauma or a suspected
+    compartment syndrome go to the emergency department; other palsies and entrapments are referred, not sent home."""
+    injured = model.query({"age": 40, "recent_trauma": "yes", "leg_weakness": "yes"})
+    assert injured.triage.level == "urgent" and "new_leg_weakness" in injured.triage.rules
+    assert "weakness_today" in injured.advice_ids and "weakness_doctor" not in injured.advice_ids
+    severe = model.query({"age": 40, "sudden_severe_pain": "yes", "leg_weakness": "yes"})
+    assert "new_leg_weakness" in severe.triage.rules
+    slow = model.query({"age": 40, "recent_trauma": "no", "leg_weakness": "yes", "sole_numbness": "yes"})
+    assert slow.triage.level == "doctor" and "weakness_doctor" in slow.advice_ids
+    # never self-care, even with the overload pattern that otherwise opens it
+    overload = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes", "recent_trauma": "no",
+                "persistent_pain": "no"}
+    assert model.query({**overload, "leg_weakness": "yes"}).triage.level != "self_care"
+
+
+def test_a_motor_deficit_points_to_the_nerve_and_away_from_growing_pains(model):
+    """leg_weakness: tibial nerve irritation its likeliest cause (andreani2022), a Peterson exclusion of growing pains."""
+    base = {"age": 40, "sole_numbness": "yes", "pain_after_walking": "yes"}
+    before, after = model.posterior(base).probabilities, model.posterior({**base, "leg_weakness": "yes"}).probabilities
+    assert after["tibial_nerve_irritation"] > 2 * before["tibial_nerve_irritation"]
+    child = {"age_group": "child", "night_pain_both_legs": "yes"}
+    gp_before = model.posterior(child).probabilities["growing_pains"]
+    gp_after = model.posterior({**child, "leg_weakness": "yes"}).probabilities["growing_pains"]
+    assert gp_after < gp_before / 2

@@ -19,7 +19,7 @@ from ..engine.inference import Posterior
 import numpy as np
 
 from ..engine.evidence import SET_SEPARATOR
-from ..network.priors import AGE_CONDITION, LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
+from ..network.priors import AGE_CONDITIONS, LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
 
 
 @dataclass(frozen=True)
@@ -185,18 +185,21 @@ def reported(value: str | None, states: frozenset[str] | set[str], soft_threshol
 AGE = "age"
 
 
-def age_at_least(years: str | None, group: str | None, limit: float, soft: float) -> bool:
-    """Whether the patient is at least ``limit`` years old, as far as the evidence tells.
+def age_known(kind: str, years: str | None, group: str | None, limit: float, soft: float) -> bool:
+    """Whether the evidence shows the patient at least (``age_at_least``) or below (``age_below``) ``limit`` years.
 
-    The age in years decides when it was given; otherwise the reported ``age_group`` must start
-    at or above ``limit`` (``over_60`` is at least 55, ``adult`` is not known to be).
+    The age in years decides when it was given; otherwise every reported ``age_group`` must lie
+    on that side of ``limit`` (``over_60`` is at least 55, ``adult`` is neither known to be at
+    least 55 nor below it). With no age known, neither holds.
     """
     if years:
-        return float(years) >= limit
+        return float(years) >= limit if kind == "age_at_least" else float(years) < limit
     if not group:
         return False
     states = [s for s in structure.AGE_GROUP_FROM if reported(group, {s}, soft)]
-    return bool(states) and all(structure.AGE_GROUP_FROM[s] >= limit for s in states)
+    if kind == "age_at_least":
+        return bool(states) and all(structure.AGE_GROUP_FROM[s] >= limit for s in states)
+    return bool(states) and all(structure.AGE_GROUP_BELOW[s] <= limit for s in states)
 
 
 def facts(posterior: Posterior) -> dict[str, str]:
@@ -228,8 +231,8 @@ def holds(cond: Condition, p: dict[str, float], ev: dict[str, str], leader: str,
         return all(sum(p[c] for c in causes) >= t for causes, t in items)
     if kind == "leading":
         return leader in items
-    if kind == AGE_CONDITION:
-        return age_at_least(ev.get(AGE), ev.get("age_group"), items[0], soft)
+    if kind in AGE_CONDITIONS:
+        return age_known(kind, ev.get(AGE), ev.get("age_group"), items[0], soft)
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
 
 
@@ -370,14 +373,14 @@ def _holds_many(cond: Condition, probs: np.ndarray, shown: dict, leader: np.ndar
         return np.logical_and.reduce([sum(probs[:, col[c]] for c in causes) >= t for causes, t in items])
     if kind == "leading":
         return np.isin(leader, [col[c] for c in items])
-    if kind == AGE_CONDITION:
+    if kind in AGE_CONDITIONS:
         years = shown.get(AGE, np.full(n, "", dtype=object))
         groups = shown.get("age_group", np.full(n, "", dtype=object))
         pairs = {}
         out = np.empty(n, dtype=bool)
         for i, key in enumerate(zip(years, groups)):
             if key not in pairs:
-                pairs[key] = age_at_least(key[0], key[1], items[0], soft)
+                pairs[key] = age_known(kind, key[0], key[1], items[0], soft)
             out[i] = pairs[key]
         return out
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it

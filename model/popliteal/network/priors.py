@@ -776,9 +776,10 @@ POSTERIOR_CONDITIONS = ("posterior_at_least", "posterior_any_at_least", "posteri
 #: Joins the causes whose probabilities a ``posterior_sum_at_least`` condition adds up.
 SUM_JOIN = "+"
 #: ``age_at_least: YEARS``: the age given in years reaches YEARS (with only ``age_group`` known:
-#: every reported group starts at or above YEARS, see ``structure.AGE_GROUP_FROM``).
-AGE_CONDITION = "age_at_least"
-CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading", AGE_CONDITION)
+#: every reported group starts at or above YEARS, see ``structure.AGE_GROUP_FROM``); ``age_below: YEARS``:
+#: the age is known to be below YEARS (every reported group ends below it).
+AGE_CONDITIONS = ("age_at_least", "age_below")
+CONDITIONS = EVIDENCE_CONDITIONS + POSTERIOR_CONDITIONS + ("unanswered", "leading") + AGE_CONDITIONS
 
 
 @dataclass(frozen=True)
@@ -787,7 +788,7 @@ class Condition:
 
     ``items`` holds ``(variable, states)`` pairs for the evidence kinds, ``(cause, threshold)``
     pairs for the posterior kinds (``(tuple of causes, threshold)`` for ``posterior_sum_at_least``),
-    names for ``unanswered`` and ``leading``, and ``(years,)`` for ``age_at_least``.
+    names for ``unanswered`` and ``leading``, and ``(years,)`` for ``age_at_least`` and ``age_below``.
     """
 
     kind: str
@@ -912,7 +913,7 @@ def _conditions(ctx: _Ctx, raw: Any, where: str) -> tuple[Condition, ...]:
                                                           f"{SUM_JOIN}popliteus_tendinopathy")
                 keys[k] = names if kind == "posterior_sum_at_least" else k
             items = tuple((keys[k], _probability(ctx, v, f"{here}.{kind}.{k}")) for k, v in body.items())
-        elif kind == AGE_CONDITION:
+        elif kind in AGE_CONDITIONS:
             if isinstance(body, bool) or not isinstance(body, (int, float)) or not 2 <= body <= 120:
                 raise ctx.fail(f"{here}.{kind}", f"must be an age in years from 2 to 120, got {body!r}")
             items = (float(body),)

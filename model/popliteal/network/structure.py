@@ -183,6 +183,11 @@ VARIABLES: tuple[Variable, ...] = (
     _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation",)),
     # Added 2026-12-01: the rest of the tibial nerve's territory.
     _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot", ("tibial_nerve_irritation",)),
+    # Added 2026-12-03: a motor deficit (a nerve pressed or torn, or a compartment syndrome), beside the sensory findings.
+    _v("leg_weakness", FINDING, "new weakness of the foot or leg since the pain began, not only because it hurts to "
+       "try: the toes will not bend, the foot cannot push off, or the foot drops",
+       ("tibial_nerve_irritation", "ligament_injury", "popliteus_tendinopathy", "other_calf_condition",
+        "bakers_cyst_rupture", "growing_pains")),
     _v("pain_after_walking", FINDING, "pain after long walking or running",
        ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain")),
     _v("pain_after_exercise", FINDING, "pain during or after sports",
@@ -291,6 +296,8 @@ _check_topological_order()
 
 #: The youngest age in each ``age_group`` (over_60: above 60), as :func:`age_to_group` draws the bands.
 AGE_GROUP_FROM = {"child": 2.0, "adolescent": 12.0, "adult": 18.0, "over_60": 60.0}
+#: The age each ``age_group`` stays below (adult: up to and including 60).
+AGE_GROUP_BELOW = {"child": 12.0, "adolescent": 18.0, "adult": 61.0, "over_60": 121.0}
 
 
 def age_to_group(years: float) -> str:
