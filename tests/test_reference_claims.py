@@ -226,3 +226,13 @@ def test_a_motor_deficit_points_to_the_nerve_and_away_from_growing_pains(model):
     gp_before = model.posterior(child).probabilities["growing_pains"]
     gp_after = model.posterior({**child, "leg_weakness": "yes"}).probabilities["growing_pains"]
     assert gp_after < gp_before / 2
+
+
+def test_a_sweep_over_the_age_in_years_triages_each_age_as_a_query_does(model):
+    """The Ottawa rule's 55 inside the adult band: a sweep over years keeps each age for the triage."""
+    sweep = model.sweep("age", [30, 54, 55, 59, 70], base={"recent_trauma": "yes"})
+    for years, result in zip(sweep.values, sweep.results):
+        assert result.triage.level == model.query({"age": years, "recent_trauma": "yes"}).triage.level, years
+    assert [("ottawa_age" in r.triage.rules) for r in sweep.results] == [False, False, True, True, True]
+    kept = model.compare({"older": {"age": 57, "recent_trauma": "yes"}})
+    assert "ottawa_age" in kept.results[0].triage.rules

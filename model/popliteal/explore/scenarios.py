@@ -82,7 +82,7 @@ def batch_posteriors(model, cases: Sequence[Evidence]) -> list[Posterior | None]
             continue
         probs = {t: float(np.clip(marg[t][i, 0], 0.0, 1.0)) for t in structure.TARGETS}
         out.append(Posterior(evidence=ev.as_dict(), probabilities=probs, digest=model.digest,
-                             p_evidence=float(p_e[i])))
+                             p_evidence=float(p_e[i]), age_years=ev.years))
     return out
 
 
@@ -96,7 +96,8 @@ def _merge(base: Evidence, extra: Evidence) -> Evidence:
     soft = {k: v for k, v in base.soft.items() if k not in extra.names}
     hard.update(extra.hard)
     soft.update(extra.soft)
-    return Evidence(hard, soft)
+    years = extra.years if extra.years is not None else None if "age_group" in extra.names else base.years
+    return Evidence(hard, soft, years)
 
 
 def _label(evidence: Mapping[str, str]) -> str:
