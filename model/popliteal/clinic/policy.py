@@ -106,7 +106,10 @@ class Assessment(Result):
         """A readable text table: causes most probable first, then triage and advice."""
         lines = []
         if self.posterior.evidence:
-            lines.append("Evidence: " + ", ".join(f"{k}={v}" for k, v in self.posterior.evidence.items()))
+            years = self.posterior.age_years
+            lines.append("Evidence: " + ", ".join(f"{k}={v}" + (f" (age {years:g})" if k == "age_group" and years
+                                                                  is not None else "")
+                                                  for k, v in self.posterior.evidence.items()))
         else:
             lines.append("Evidence: none (prior probabilities)")
         lines.append("")
