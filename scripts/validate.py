@@ -50,7 +50,8 @@ COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "publ
                  "published-2026-12f": "published cases, 2026-12f",
                  "published-2026-12g": "published cases, 2026-12g",
                  "published-2026-12h": "published cases, 2026-12h",
-                 "published-2026-12i": "published cases, 2026-12i"}
+                 "published-2026-12i": "published cases, 2026-12i",
+                 "published-2026-12j": "published cases, 2026-12j"}
 
 #: The model each cohort of an independent tester met: its commit, and what it still lacked.
 COHORT_MET = {"published-2026-12": "4cf5499",
@@ -61,7 +62,8 @@ COHORT_MET = {"published-2026-12": "4cf5499",
               "published-2026-12f": "96ff47d",
               "published-2026-12g": "1fb2f55",
               "published-2026-12h": "96cea03, before `calf_snap_achilles`",
-              "published-2026-12i": "45c5dbd"}
+              "published-2026-12i": "45c5dbd",
+              "published-2026-12j": "fb7e007"}
 #: English words for the cohort counts of the report.
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
@@ -84,7 +86,7 @@ def cohort_sentence(count: int, shown_dir: str) -> str:
         f"{number_word(len(COHORT_TITLES)).capitalize()} cohorts: the in-house cases written with the first "
         f"network (2026-11), and {number_word(len(published))} sets of cases written from published case reports "
         f"and case-based teaching material (cohorts {fixed} and `published-{first}` to `published-{last}`, the "
-        f"last {number_word(len(independent))} by independent testers from 2026-12-01 to 2026-12-02), encoded "
+        f"last {number_word(len(independent))} by independent testers from 2026-12-01 to 2026-12-03), encoded "
         "from the presentation only and committed before the model was run on them (the git history shows it). "
         f"The later cases met the model as it was at that commit ({met}); changes made after reading their "
         "misses are named in `why`, and a case they then fixed no longer counts as unseen.")
