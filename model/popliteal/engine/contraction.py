@@ -348,6 +348,7 @@ class Plan:
                     parts.append((i, others, kernel, (view, full)))
             self._backward.append((step.output, parts))
         self._layout = layout
+        self._buffers, self._backward = _share_buffers(self._run, self._kernels, self._backward)
         per_case = sum(math.prod(cards[a] for a in self._factors[s.output] if a != _CASE) for s in self._run)
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
 
@@ -440,7 +441,8 @@ class Plan:
         for step in self._run:  # forward
             kernel = self._kernels[step.output]
             vals[step.output] = kernel(*(vals[i] for i in step.inputs),
-                                       out=kernel.buffer(space, step.output, n, self.sub_batch))
+                                       out=kernel.buffer(space, *self._buffers.get(step.output, (None, 0)), n,
+                                                         self.sub_batch))
             if scaled and _CASE in self._factors[step.output]:
                 vals[step.output], log_scale = _rescale(vals[step.output])
                 log_p += log_scale
@@ -451,8 +453,8 @@ class Plan:
         grads: dict[int, np.ndarray] = {root: np.ones(n)}
         for output, parts in self._backward:  # backward: d P(e) / d factor, per case
             g = grads.pop(output)
-            for i, others, kernel, missing in parts:
-                grad = kernel(g, *(vals[j] for j in others), out=kernel.buffer(space, ~i, n, self.sub_batch))
+            for i, others, kernel, missing, (slot, capacity) in parts:
+                grad = kernel(g, *(vals[j] for j in others), out=kernel.buffer(space, slot, capacity, n, self.sub_batch))
                 if missing is not None:
                     grad = np.broadcast_to(grad.reshape(missing[0] + (n,)), missing[1] + (n,))
                 grads[i] = _rescale(grad)[0] if scaled else grad  # a positive number per case: same marginals
@@ -698,6 +700,8 @@ class _Kernel:
         union = {a for a in set().union(*kept_axes) if a != _CASE}
         self.layout = tuple(sorted(union & out, key=rank.__getitem__)) + ((_CASE,) if case else ())
         self.shape = tuple(cards[a] for a in self.layout if a != _CASE)
+        self.size = math.prod(self.shape)
+        self.summing = any(self.pre)
         if len(axes) == 1:
             self.kind = "sum"
             return
@@ -735,12 +739,13 @@ class _Kernel:
 
     def __call__(self, *values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The step on ``values`` (in ``layout``), written into ``out`` when given (of the result's shape)."""
-        values = [np.sum(v, axis=drop) if drop else v for v, drop in zip(values, self.pre)]
+        if self.summing:
+            values = [np.sum(v, axis=drop) if drop else v for v, drop in zip(values, self.pre)]
         if self.kind == "sum":
             return values[0]
         if self.kind == "einsum":
             return np.einsum(self.equation, *values, out=out)
-        a, b = (v.reshape(view) for v, view in zip(values, self.views))
+        a, b = values[0].reshape(self.views[0]), values[1].reshape(self.views[1])
         if self.kind == "gemm":  # (M, K) @ (K, N * cases), the table first
             if self.views[0][1] == -1:
                 a, b = b, a
@@ -750,16 +755,101 @@ class _Kernel:
             return np.multiply(a, b, out=out)
         return np.einsum("a...,a...->...", a, b, out=out)
 
-    def buffer(self, space: dict | None, key, n: int, most: int) -> np.ndarray | None:
-        """A view of the result's shape for ``n`` cases in ``space`` (reused from call to call), or None."""
-        if space is None or self.kind == "sum":
+    def buffer(self, space: dict | None, key, capacity: int, n: int, most: int) -> np.ndarray | None:
+        """A view of the result's shape for ``n`` cases in ``space[key]`` (reused from call to call), or None.
+
+        ``space[key]`` is made with room for ``capacity`` entries per case for ``most`` cases.
+        """
+        if space is None or key is None or self.kind == "sum":
             return None
-        per_case = math.prod(self.shape)
-        size = per_case * n if self.case else per_case
+        size = self.size * n if self.case else self.size
         flat = space.get(key)
         if flat is None or flat.size < size:
-            flat = space[key] = np.empty(max(size, per_case * most if self.case else per_case))
-        return flat[:size].reshape(self.shape + ((n,) if self.case else ()))
+            flat = space[key] = np.empty(max(size, capacity * most))
+        return flat[:size].reshape(self.shape + (n,) if self.case else self.shape)
+
+
+class _Buffers:
+    """Hands out buffers to the values of one pass: a buffer is reused once no living value is in it.
+
+    The forward and backward passes of a sub-batch then work in a few buffers that stay in
+    cache, rather than one fresh buffer per intermediate.
+    """
+
+    def __init__(self):
+        self.sizes: list[int] = []  # entries per case of each buffer
+        self.users: list[int] = []  # living values in each buffer
+        self.free: list[int] = []
+        self.holder: dict = {}  # value -> its buffer (absent: none of ours)
+
+    def take(self, value, size: int) -> int:
+        """A buffer for ``value`` of ``size`` entries per case (the smallest free one that fits)."""
+        fits = [b for b in self.free if self.sizes[b] >= size]
+        if fits or self.free:
+            slot = min(fits, key=self.sizes.__getitem__) if fits else max(self.free, key=self.sizes.__getitem__)
+            self.free.remove(slot)
+        else:
+            slot = len(self.sizes)
+            self.sizes.append(0)
+            self.users.append(0)
+        self.sizes[slot] = max(self.sizes[slot], size)
+        self.share(value, slot)
+        return slot
+
+    def share(self, value, slot: int | None) -> None:
+        """``value`` lives in ``slot`` too (a view of another value)."""
+        if slot is not None:
+            self.holder[value] = slot
+            self.users[slot] += 1
+
+    def drop(self, value) -> None:
+        """``value`` is dead: its buffer is free once no other value lives in it."""
+        slot = self.holder.pop(value, None)
+        if slot is not None:
+            self.users[slot] -= 1
+            if not self.users[slot]:
+                self.free.append(slot)
+
+
+def _share_buffers(run: list, kernels: dict, backward: list) -> tuple[dict, list]:
+    """The buffer of every value of both passes: ``{output: (key, capacity per case)}`` for the forward
+    steps, and the backward pass with ``(key, capacity per case)`` added to each part.
+
+    A forward value lives until its step has read it, or until the last backward step that
+    reads it; a gradient until its step has read it (the leaves' until the end). A ``"sum"``
+    kernel returns its input (or a new array): such a value shares its input's buffer.
+    """
+    last_read = {}  # forward value -> the last backward step (number) that reads it
+    for t, (output, parts) in enumerate(backward):
+        for part in parts:
+            for j in part[1]:
+                last_read[j] = t
+    buffers = _Buffers()
+    forward = {}
+    for step in run:
+        kernel = kernels[step.output]
+        if kernel.kind != "sum":
+            forward[step.output] = buffers.take(("value", step.output), kernel.size)
+        elif not kernel.summing:
+            buffers.share(("value", step.output), buffers.holder.get(("value", step.inputs[0])))
+        for i in step.inputs:
+            if i not in last_read:
+                buffers.drop(("value", i))
+    grads = {}
+    for t, (output, parts) in enumerate(backward):
+        for i, others, kernel, missing in parts:
+            if kernel.kind != "sum":
+                grads[(t, i)] = buffers.take(("grad", i), kernel.size)
+            elif not kernel.summing:
+                buffers.share(("grad", i), buffers.holder.get(("grad", output)))
+        buffers.drop(("grad", output))
+        for j in {j for part in parts for j in part[1]}:
+            if last_read[j] == t:
+                buffers.drop(("value", j))
+    key = lambda slot: (("buffer", slot), buffers.sizes[slot]) if slot is not None else (None, 0)  # noqa: E731
+    return ({output: key(slot) for output, slot in forward.items()},
+            [(output, [(i, others, kernel, missing, key(grads.get((t, i)))) for i, others, kernel, missing in parts])
+             for t, (output, parts) in enumerate(backward)])
 
 
 def _sorted(axes: tuple[int, ...], rank: Mapping[int, tuple]) -> tuple[int, ...]:
