@@ -31,8 +31,9 @@ Five choices make it fast for large batches:
   ``numpy.einsum``'s one short loop per combination of a dozen axes of size two
   (:class:`_Kernel`);
 - each thread writes a call's intermediates into buffers it reuses from
-  sub-batch to sub-batch, rather than asking the allocator for fresh memory
-  (and the kernel for fresh pages) in every sub-batch;
+  sub-batch to sub-batch (fresh memory in every sub-batch costs the kernel's
+  page faults), and the values of both passes share buffers by liveness
+  (:class:`_Buffers`: a third of the memory, which stays in the cache);
 - the cases are cut into sub-batches (bounded memory) that run side by side
   on up to :data:`THREADS` threads; each case's arithmetic is the same
   whichever thread runs it and however the batch is cut.
@@ -681,11 +682,13 @@ class _Kernel:
     so a step never transposes: its inputs are reshaped (free views) to the output's
     axes with size one where they lack one, and numpy runs each product as a broadcast
     over a few long, coalesced loops (the axes that stay longest, and the cases, are
-    innermost). The axes a step sums out are the soonest of both inputs, so they lead
-    both arrays: the sum over them is a short loop of broadcast products (``kind``
-    ``"mul"``); a table times a case factor whose axes fall in blocks is one matmul over
-    all the cases (``"gemm"``). Any other shape (some steps of the backward pass) is an
-    einsum (``"einsum"``). ``layout`` is the axis order of the result.
+    innermost). The axes a forward step sums out are the soonest of both inputs, so they
+    lead both arrays and merge into one: the step is a broadcast product, summed over that
+    leading axis in the same pass (``numpy.einsum("a...,a...->...")``) when there is one
+    (``kind`` ``"mul"``); a table times a case factor whose axes fall in blocks is one
+    matmul over all the cases (``"gemm"``). Any other shape (some steps of the backward
+    pass) is an einsum of the full arrays (``"einsum"``). ``layout`` is the axis order of
+    the result.
     """
 
     def __init__(self, axes: Sequence[tuple[int, ...]], out: set[int], cards: Sequence[int], rank: Mapping[int, tuple]):
