@@ -395,7 +395,8 @@ class Plan:
         if self.batched_tables:
             for name in self._leaf_tables:
                 tables_t[name] = np.moveaxis(np.asarray(tables[name], dtype=float), 0, -1)
-            tables_t = {name: _permuted(tables_t[name], self._perm[i]) for i, name in enumerate(self._leaf_tables)}
+            # views (a copy of every table of every draw would cost more than the steps that read them)
+            tables_t = {name: tables_t[name].transpose(self._perm[i]) for i, name in enumerate(self._leaf_tables)}
 
         local = threading.local()  # per thread, the intermediates' memory, reused from sub-batch to sub-batch
 
