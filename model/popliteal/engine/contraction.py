@@ -406,7 +406,7 @@ class Plan:
             if hi - lo == 1 and batch > 1:  # a lone case runs with a neighbour: numpy takes the same loops
                 lo, hi = (lo - 1, hi) if lo > 0 else (lo, hi + 1)
             space = getattr(local, "space", None)
-            if space is None:
+            if space is None and batch > self.sub_batch:  # (one sub-batch: nothing to reuse)
                 space = local.space = {}
             part, part_log = self._joint_part(tables_t, lik_t, lo, hi, scaled, space)
             for t in self.targets:
