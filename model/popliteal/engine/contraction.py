@@ -13,7 +13,7 @@ one backward pass (reverse-mode differentiation of each pairwise step) thus
 give every target's marginal for every case, at about three times the cost of
 ``P(e)`` alone, instead of one contraction per target.
 
-Four choices make it fast for large batches:
+Five choices make it fast for large batches:
 
 - the contraction order comes from greedy variable elimination (the variable
   whose factors multiply into the smallest table goes first; factors that
@@ -22,9 +22,18 @@ Four choices make it fast for large batches:
   variables, as files of cases do);
 - steps whose inputs are only the network's tables (no evidence, no target)
   are evaluated once, when the plan is built;
-- the case axis is the *last* (contiguous) axis of every factor, so each
-  pairwise ``numpy.einsum`` is a run of long vectorised loops over cases,
-  rather than many short loops over tiny tables;
+- the case axis is the *last* (contiguous) axis of every factor, and the other
+  axes are stored in elimination order (the axis summed soonest first), so that
+  no step transposes: a step is a broadcast product of reshaped views (the axes
+  it sums lead both inputs), a matmul over all cases at once (a table times a
+  case factor), or, in some steps of the backward pass, an einsum; numpy then
+  runs long loops over the cases and the axes that stay longest, rather than
+  ``numpy.einsum``'s one short loop per combination of a dozen axes of size two
+  (:class:`_Kernel`);
+- each thread writes a call's intermediates into buffers it reuses from
+  sub-batch to sub-batch (fresh memory in every sub-batch costs the kernel's
+  page faults), and the values of both passes share buffers by liveness
+  (:class:`_Buffers`: a third of the memory, which stays in the cache);
 - the cases are cut into sub-batches (bounded memory) that run side by side
   on up to :data:`THREADS` threads; each case's arithmetic is the same
   whichever thread runs it and however the batch is cut.
@@ -302,8 +311,45 @@ class Plan:
             read = {i for s in self._steps if not const[s.output] for i in s.inputs}
             self._constants = {i: a for i, a in self._constants.items() if i in read}
         self._run = [s for s in self._steps if not const[s.output]]
-        self._grads = {(s.output, k): _grad_recipe(s, k, self._factors) for s in self._run if wants[s.output]
-                       for k, i in enumerate(s.inputs) if wants[i]}
+        # every factor of a run stores its axes in elimination order (see _Kernel), the case axis last
+        rank = {}
+        for n_step, step in enumerate(self._steps):
+            for i in step.inputs:
+                for a in self._factors[i]:
+                    if a != _CASE and a not in self._factors[step.output]:
+                        rank.setdefault(a, (n_step, a))  # ties (axes summed by one step) by id
+        self._rank = rank
+        layout = {i: _sorted(f, rank) for i, f in enumerate(self._factors)}
+        self._perm = {i: tuple(self._factors[i].index(a) for a in layout[i]) for i in range(len(self._factors))}
+        self._kernels = {}
+        for step in self._run:
+            kernel = self._kernels[step.output] = _Kernel([layout[i] for i in step.inputs],
+                                                          set(self._factors[step.output]) - {_CASE}, cards, rank)
+            assert kernel.layout == layout[step.output]
+        self._constants = {i: _permuted(a, self._perm[i]) for i, a in self._constants.items()}
+        # the backward pass: per step, the gradient of each wanted input from the output's and the other inputs
+        self._backward = []
+        g_layout = {self._steps[-1].output: (_CASE,)}
+        for step in reversed(self._run):
+            if not wants[step.output]:
+                continue
+            parts = []
+            for k, i in enumerate(step.inputs):
+                if not wants[i]:
+                    continue
+                others = tuple(j for n, j in enumerate(step.inputs) if n != k)
+                kernel = _Kernel([g_layout[step.output], *(layout[j] for j in others)],
+                                 set(self._factors[i]) - {_CASE}, cards, rank)
+                g_layout[i] = _sorted(self._factors[i] + (_CASE,), rank)
+                if kernel.layout == g_layout[i]:
+                    parts.append((i, others, kernel, None))
+                else:  # broadcast along the axes the step summed out of i alone
+                    full = tuple(cards[a] for a in g_layout[i][:-1])
+                    view = tuple(cards[a] if a in kernel.layout else 1 for a in g_layout[i][:-1])
+                    parts.append((i, others, kernel, (view, full)))
+            self._backward.append((step.output, parts))
+        self._layout = layout
+        self._buffers, self._backward = _share_buffers(self._run, self._kernels, self._backward)
         per_case = sum(math.prod(cards[a] for a in self._factors[s.output] if a != _CASE) for s in self._run)
         self.sub_batch = int(min(65536, max(64, SUB_BATCH_BYTES // (16 * max(per_case, 1)))))
 
@@ -315,7 +361,7 @@ class Plan:
             for step in self._steps:
                 if self._const[step.output]:
                     folded[step.output] = np.einsum(step.equation, *(folded[i] for i in step.inputs))
-            new._constants = {i: folded[i] for i in self._constants}
+            new._constants = {i: _permuted(folded[i], self._perm[i]) for i in self._constants}
         return new
 
     def joint(self, tables: Mapping[str, np.ndarray], likelihoods: Mapping[str, np.ndarray],
@@ -349,13 +395,20 @@ class Plan:
         if self.batched_tables:
             for name in self._leaf_tables:
                 tables_t[name] = np.moveaxis(np.asarray(tables[name], dtype=float), 0, -1)
+            # views (a copy of every table of every draw would cost more than the steps that read them)
+            tables_t = {name: tables_t[name].transpose(self._perm[i]) for i, name in enumerate(self._leaf_tables)}
+
+        local = threading.local()  # per thread, the intermediates' memory, reused from sub-batch to sub-batch
 
         def run(start: int) -> None:
             stop = min(batch, start + self.sub_batch)
             lo, hi = start, stop
             if hi - lo == 1 and batch > 1:  # a lone case runs with a neighbour: numpy takes the same loops
                 lo, hi = (lo - 1, hi) if lo > 0 else (lo, hi + 1)
-            part, part_log = self._joint_part(tables_t, lik_t, lo, hi, scaled)
+            space = getattr(local, "space", None)
+            if space is None and batch > self.sub_batch:  # (one sub-batch: nothing to reuse)
+                space = local.space = {}
+            part, part_log = self._joint_part(tables_t, lik_t, lo, hi, scaled, space)
             for t in self.targets:
                 out[t][start:stop] = part[t][start - lo:stop - lo]
             if scaled:
@@ -364,8 +417,10 @@ class Plan:
         _map(run, range(0, batch, self.sub_batch))
         return (out, log_p) if scaled else out
 
-    def _joint_part(self, tables_t, lik_t, start, stop, scaled=False):
+    def _joint_part(self, tables_t, lik_t, start, stop, scaled=False, space=None):
         n = stop - start
+        if scaled:  # long doubles: no buffers
+            space = None
         vals: dict[int, np.ndarray] = dict(self._constants)
         if self.batched_tables:
             for i, name in enumerate(self._leaf_tables):
@@ -386,7 +441,10 @@ class Plan:
                 vals[i] = vals[i] * lift
                 log_p -= np.log(lift)
         for step in self._run:  # forward
-            vals[step.output] = np.einsum(step.equation, *(vals[i] for i in step.inputs))
+            kernel = self._kernels[step.output]
+            vals[step.output] = kernel(*(vals[i] for i in step.inputs),
+                                       out=kernel.buffer(space, *self._buffers.get(step.output, (None, 0)), n,
+                                                         self.sub_batch))
             if scaled and _CASE in self._factors[step.output]:
                 vals[step.output], log_scale = _rescale(vals[step.output])
                 log_p += log_scale
@@ -395,15 +453,13 @@ class Plan:
             with np.errstate(divide="ignore"):
                 log_p += np.log(vals[root])  # the root is 1 (or 0 when impossible) after rescaling
         grads: dict[int, np.ndarray] = {root: np.ones(n)}
-        for step in reversed(self._run):  # backward: d P(e) / d factor, per case
-            if not self._wants[step.output]:
-                continue
-            g = grads.pop(step.output)
-            for k, i in enumerate(step.inputs):
-                if self._wants[i]:
-                    grads[i] = _input_grad(self._grads[(step.output, k)], k, g, [vals[j] for j in step.inputs])
-                    if scaled:  # a positive number per case does not change the normalised marginals
-                        grads[i] = _rescale(grads[i])[0]
+        for output, parts in self._backward:  # backward: d P(e) / d factor, per case
+            g = grads.pop(output)
+            for i, others, kernel, missing, (slot, capacity) in parts:
+                grad = kernel(g, *(vals[j] for j in others), out=kernel.buffer(space, slot, capacity, n, self.sub_batch))
+                if missing is not None:
+                    grad = np.broadcast_to(grad.reshape(missing[0] + (n,)), missing[1] + (n,))
+                grads[i] = _rescale(grad)[0] if scaled else grad  # a positive number per case: same marginals
         result = {}
         for name in self.targets:
             if name in self._target_leaf:
@@ -620,42 +676,191 @@ def _equation(inputs: list[tuple[int, ...]], output: tuple[int, ...]) -> str:
     return ",".join("".join(m[a] for a in axes) for axes in inputs) + "->" + "".join(m[a] for a in output)
 
 
-@dataclass(frozen=True)
-class _Grad:
-    """How to differentiate one step with respect to one input (built once per plan)."""
+class _Kernel:
+    """One compiled step on arrays whose axes are in elimination order, the case axis last.
 
-    equation: str  # einsum of the output's gradient with the other inputs, to the kept axes
-    others: tuple[int, ...]  # positions of the other inputs in the step
-    broadcast: tuple[int, ...] | None  # per non-case axis of the input: its position, None if kept == full
-    unit_shape: tuple[int | None, ...]  # per axis of the input (case last): its position among the kept, or None
-
-
-def _grad_recipe(step: _Step, k: int, factors) -> _Grad:
-    out_axes = factors[step.output]
-    g_axes = out_axes if _CASE in out_axes else out_axes + (_CASE,)
-    mine = factors[step.inputs[k]]
-    others = [n for n in range(len(step.inputs)) if n != k]
-    other_axes = [factors[step.inputs[n]] for n in others]
-    present = set(g_axes).union(*(set(a) for a in other_axes))
-    kept = tuple(a for a in mine if a != _CASE and a in present) + (_CASE,)
-    m = _letters([g_axes, *other_axes, kept])
-    eq = ",".join("".join(m[a] for a in axes) for axes in [g_axes, *other_axes])
-    full = tuple(a for a in mine if a != _CASE) + (_CASE,)
-    if kept == full:
-        return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others), None, ())
-    return _Grad(eq + "->" + "".join(m[a] for a in kept), tuple(others),
-                 tuple(mine.index(a) for a in full[:-1]), tuple(kept.index(a) if a in kept else None for a in full))
-
-
-def _input_grad(recipe: _Grad, k: int, g: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
-    """``d out / d input_k`` contracted with the output's gradient ``g``, per case.
-
-    The result has the input's axes plus the case axis (last), broadcast along
-    the axes that the step summed out of that input alone.
+    Every factor stores its axes sorted by the step that sums them out (the soonest first),
+    so a step never transposes: its inputs are reshaped (free views) to the output's
+    axes with size one where they lack one, and numpy runs each product as a broadcast
+    over a few long, coalesced loops (the axes that stay longest, and the cases, are
+    innermost). The axes a forward step sums out are the soonest of both inputs, so they
+    lead both arrays and merge into one: the step is a broadcast product, summed over that
+    leading axis in the same pass (``numpy.einsum("a...,a...->...")``) when there is one
+    (``kind`` ``"mul"``); a table times a case factor whose axes fall in blocks is one
+    matmul over all the cases (``"gemm"``). Any other shape (some steps of the backward
+    pass) is an einsum of the full arrays (``"einsum"``). ``layout`` is the axis order of
+    the result.
     """
-    grad = np.einsum(recipe.equation, g, *(values[n] for n in recipe.others))
-    if recipe.broadcast is None:
-        return grad
-    shape = [values[k].shape[i] for i in recipe.broadcast] + [g.shape[-1]]
-    expanded = grad.reshape([1 if i is None else grad.shape[i] for i in recipe.unit_shape])
-    return np.broadcast_to(expanded, shape)
+
+    def __init__(self, axes: Sequence[tuple[int, ...]], out: set[int], cards: Sequence[int], rank: Mapping[int, tuple]):
+        self.case = case = any(_CASE in a for a in axes)  # the result carries the case axis
+        self.pre = []  # per input: the positions of the axes summed out of it alone, first
+        kept_axes = []
+        for k, mine in enumerate(axes):
+            others = {a for j, other in enumerate(axes) if j != k for a in other}
+            drop = tuple(p for p, a in enumerate(mine) if a != _CASE and a not in out and a not in others)
+            self.pre.append(drop)
+            kept_axes.append(tuple(a for p, a in enumerate(mine) if p not in drop))
+        union = {a for a in set().union(*kept_axes) if a != _CASE}
+        self.layout = tuple(sorted(union & out, key=rank.__getitem__)) + ((_CASE,) if case else ())
+        self.shape = tuple(cards[a] for a in self.layout if a != _CASE)
+        self.size = math.prod(self.shape)
+        self.summing = any(self.pre)
+        if len(axes) == 1:
+            self.kind = "sum"
+            return
+        summed = sorted(union - out, key=rank.__getitem__)
+        x, y = kept_axes
+        lead = self.lead = len(summed)
+        if all(a[:lead] == tuple(summed) for a in kept_axes):  # the summed axes lead both: broadcast products
+            self.kind = "mul"
+            self.k = math.prod(cards[a] for a in summed)
+            self.views = tuple(tuple(cards[a] if a in a_ax else 1 for a in self.layout if a != _CASE)
+                               + ((-1 if _CASE in a_ax else 1,) if case else ()) for a_ax in (x, y))
+            self.views = tuple(((self.k,) if lead else ()) + v for v in self.views)
+            gemm = self._gemm(x, y, summed, cards)
+            if gemm is not None:
+                self.kind, self.views = "gemm", gemm
+            return
+        self.kind = "einsum"
+        letters = _letters([x, y, self.layout])
+        self.equation = ",".join("".join(letters[a] for a in ax) for ax in (x, y)) + "->" + "".join(
+            letters[a] for a in self.layout)
+
+    def _gemm(self, x, y, summed, cards):
+        """For a table times a case factor whose output is (table's axes, factor's axes, cases): the matmul shapes."""
+        if (_CASE in x) == (_CASE in y) or not summed:
+            return None
+        plain, cased = (x, y) if _CASE in y else (y, x)
+        own = [a for a in self.layout if a != _CASE and a in plain]
+        if self.layout[:len(own)] != tuple(own) or set(plain) & set(cased) != set(summed):
+            return None  # the two share kept axes, or the output is not (the table's own axes, the rest, cases)
+        k = math.prod(cards[a] for a in summed)
+        m = math.prod(cards[a] for a in own)
+        if m < 8:
+            return None
+        return ((k, m), (k, -1)) if plain is x else ((k, -1), (k, m))
+
+    def __call__(self, *values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The step on ``values`` (in ``layout``), written into ``out`` when given (of the result's shape)."""
+        if self.summing:
+            values = [np.sum(v, axis=drop) if drop else v for v, drop in zip(values, self.pre)]
+        if self.kind == "sum":
+            return values[0]
+        if self.kind == "einsum":
+            return np.einsum(self.equation, *values, out=out)
+        a, b = values[0].reshape(self.views[0]), values[1].reshape(self.views[1])
+        if self.kind == "gemm":  # (M, K) @ (K, N * cases), the table first
+            if self.views[0][1] == -1:
+                a, b = b, a
+            flat = None if out is None else out.reshape(a.shape[1], -1)
+            return np.matmul(a.T, b, out=flat).reshape(self.shape + (-1,))
+        if not self.lead:
+            return np.multiply(a, b, out=out)
+        return np.einsum("a...,a...->...", a, b, out=out)
+
+    def buffer(self, space: dict | None, key, capacity: int, n: int, most: int) -> np.ndarray | None:
+        """A view of the result's shape for ``n`` cases in ``space[key]`` (reused from call to call), or None.
+
+        ``space[key]`` is made with room for ``capacity`` entries per case for ``most`` cases.
+        """
+        if space is None or key is None or self.kind == "sum":
+            return None
+        size = self.size * n if self.case else self.size
+        flat = space.get(key)
+        if flat is None or flat.size < size:
+            flat = space[key] = np.empty(max(size, capacity * most))
+        return flat[:size].reshape(self.shape + (n,) if self.case else self.shape)
+
+
+class _Buffers:
+    """Hands out buffers to the values of one pass: a buffer is reused once no living value is in it.
+
+    The forward and backward passes of a sub-batch then work in a few buffers that stay in
+    cache, rather than one fresh buffer per intermediate.
+    """
+
+    def __init__(self):
+        self.sizes: list[int] = []  # entries per case of each buffer
+        self.users: list[int] = []  # living values in each buffer
+        self.free: list[int] = []
+        self.holder: dict = {}  # value -> its buffer (absent: none of ours)
+
+    def take(self, value, size: int) -> int:
+        """A buffer for ``value`` of ``size`` entries per case (the smallest free one that fits)."""
+        fits = [b for b in self.free if self.sizes[b] >= size]
+        if fits or self.free:
+            slot = min(fits, key=self.sizes.__getitem__) if fits else max(self.free, key=self.sizes.__getitem__)
+            self.free.remove(slot)
+        else:
+            slot = len(self.sizes)
+            self.sizes.append(0)
+            self.users.append(0)
+        self.sizes[slot] = max(self.sizes[slot], size)
+        self.share(value, slot)
+        return slot
+
+    def share(self, value, slot: int | None) -> None:
+        """``value`` lives in ``slot`` too (a view of another value)."""
+        if slot is not None:
+            self.holder[value] = slot
+            self.users[slot] += 1
+
+    def drop(self, value) -> None:
+        """``value`` is dead: its buffer is free once no other value lives in it."""
+        slot = self.holder.pop(value, None)
+        if slot is not None:
+            self.users[slot] -= 1
+            if not self.users[slot]:
+                self.free.append(slot)
+
+
+def _share_buffers(run: list, kernels: dict, backward: list) -> tuple[dict, list]:
+    """The buffer of every value of both passes: ``{output: (key, capacity per case)}`` for the forward
+    steps, and the backward pass with ``(key, capacity per case)`` added to each part.
+
+    A forward value lives until its step has read it, or until the last backward step that
+    reads it; a gradient until its step has read it (the leaves' until the end). A ``"sum"``
+    kernel returns its input (or a new array): such a value shares its input's buffer.
+    """
+    last_read = {}  # forward value -> the last backward step (number) that reads it
+    for t, (output, parts) in enumerate(backward):
+        for part in parts:
+            for j in part[1]:
+                last_read[j] = t
+    buffers = _Buffers()
+    forward = {}
+    for step in run:
+        kernel = kernels[step.output]
+        if kernel.kind != "sum":
+            forward[step.output] = buffers.take(("value", step.output), kernel.size)
+        elif not kernel.summing:
+            buffers.share(("value", step.output), buffers.holder.get(("value", step.inputs[0])))
+        for i in step.inputs:
+            if i not in last_read:
+                buffers.drop(("value", i))
+    grads = {}
+    for t, (output, parts) in enumerate(backward):
+        for i, others, kernel, missing in parts:
+            if kernel.kind != "sum":
+                grads[(t, i)] = buffers.take(("grad", i), kernel.size)
+            elif not kernel.summing:
+                buffers.share(("grad", i), buffers.holder.get(("grad", output)))
+        buffers.drop(("grad", output))
+        for j in {j for part in parts for j in part[1]}:
+            if last_read[j] == t:
+                buffers.drop(("value", j))
+    key = lambda slot: (("buffer", slot), buffers.sizes[slot]) if slot is not None else (None, 0)  # noqa: E731
+    return ({output: key(slot) for output, slot in forward.items()},
+            [(output, [(i, others, kernel, missing, key(grads.get((t, i)))) for i, others, kernel, missing in parts])
+             for t, (output, parts) in enumerate(backward)])
+
+
+def _sorted(axes: tuple[int, ...], rank: Mapping[int, tuple]) -> tuple[int, ...]:
+    """``axes`` in elimination order (the soonest summed first), the case axis (if there) last."""
+    return tuple(sorted((a for a in axes if a != _CASE), key=rank.__getitem__)) + ((_CASE,) if _CASE in axes else ())
+
+
+def _permuted(array: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
+    """``array`` transposed by ``perm``, contiguous (itself when ``perm`` keeps the order)."""
+    return array if perm == tuple(range(len(perm))) else np.ascontiguousarray(array.transpose(perm))
