@@ -282,3 +282,17 @@ def test_an_older_adult_without_injury_is_asked_about_a_cold_pale_foot_before_th
     else:
         pytest.fail(f"the interview stopped ({status.reason}) without asking about a cold, pale foot")
     assert model.query({**oracle, "cold_pale_foot": "yes"}).triage.level == "emergency"
+
+
+def test_an_age_typed_in_years_reaches_the_ottawa_rule_in_every_step(model):
+    """Stiell 1996: an X-ray after knee trauma from 55. Typed as years, the age keeps its years beside the band;
+    given at the start, every step's triage reads it as the final answer does."""
+    typed = model.interview({"recent_trauma": "yes"})
+    step = typed.answer("age_group", "57")
+    assert step.value == "adult" and step.years == 57 and step.to_dict()["age_years"] == 57
+    assert step.triage == "urgent" == typed.assessment().triage.level
+    assert "ottawa_age" in typed.assessment().triage.rules
+    band = model.interview({"recent_trauma": "yes"})
+    assert band.answer("age_group", "adult").years is None and band.evidence.years is None
+    started = model.interview({"age": 57})
+    assert started.answer("recent_trauma", "yes").triage == "urgent" == started.assessment().triage.level

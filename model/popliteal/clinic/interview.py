@@ -153,6 +153,14 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
     raise AnswerError(f"not understood: {shown!r}; answer {answer_help(variable)}")
 
 
+def _years(text: str) -> float | None:
+    """The age in years an answer to ``age_group`` gives, or None for a band's name."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Step:
     """One turn of the interview.
@@ -169,6 +177,9 @@ class Step:
         The three leading causes after the turn.
     triage : str
         The triage level after the turn.
+    years : float or None
+        The age in years when ``age_group`` was answered with one (``value`` is then its band):
+        kept for the triage rules that read the years (the Ottawa knee rule's 55).
     """
 
     variable: str
@@ -176,10 +187,14 @@ class Step:
     value: str | None
     top: tuple[tuple[str, float], ...]
     triage: str
+    years: float | None = None
 
     def to_dict(self) -> dict:
-        return {"question": self.variable, "answer": self.answer, "evidence": self.value,
-                "top": [{"cause": c, "probability": p} for c, p in self.top], "triage": self.triage}
+        out = {"question": self.variable, "answer": self.answer, "evidence": self.value,
+               "top": [{"cause": c, "probability": p} for c, p in self.top], "triage": self.triage}
+        if self.years is not None:
+            out["age_years"] = self.years
+        return out
 
 
 @dataclass(frozen=True)
@@ -224,12 +239,22 @@ class Interview:
     @property
     def evidence(self) -> Evidence:
         """The starting evidence plus every recorded answer."""
+        return from_mapping(self._items(self.steps))
+
+    def _items(self, steps) -> dict[str, str | float]:
+        """The evidence of the start and of ``steps`` as ``{name: value}``, the age in years kept as ``age``."""
         items: dict[str, str | float] = dict(self.initial.as_dict())
-        answers = {s.variable: s.value for s in self.steps if s.value is not None}
-        if self.initial.years is not None and "age_group" not in answers:
-            items["age"] = self.initial.years  # the years given at the start stay for the triage rules
-        items.update(answers)
-        return from_mapping(items)
+        if self.initial.years is not None:
+            items["age"] = self.initial.years
+        for step in steps:
+            if step.value is None:
+                continue
+            if step.variable == "age_group":
+                items.pop("age", None)
+                if step.years is not None:
+                    items["age"] = step.years
+            items[step.variable] = step.value
+        return items
 
     @property
     def skipped(self) -> set[str]:
@@ -274,10 +299,11 @@ class Interview:
 
     # --- acting ----------------------------------------------------------------------------------
 
-    def _step(self, variable: str, answer: str, value: str | None, evidence: Evidence) -> Step:
+    def _step(self, variable: str, answer: str, value: str | None, evidence: Evidence,
+              years: float | None = None) -> Step:
         result = self.model.query(evidence)
         top = tuple((c, result.probabilities[c]) for c in result.ranking[:3])
-        return Step(variable, answer, value, top, result.triage.level)
+        return Step(variable, answer, value, top, result.triage.level, years)
 
     def answer(self, variable: str, text: str) -> Step | str:
         """Record a typed answer to ``variable``.
@@ -311,8 +337,9 @@ class Interview:
         if action == "skip":
             step = self._step(variable, text.strip(), None, self.evidence)
         else:
-            items = {**self.evidence.as_dict(), variable: value}
-            step = self._step(variable, text.strip(), value, from_mapping(items))
+            years = _years(text) if variable == "age_group" else None
+            pending = Step(variable, text.strip(), value, (), "", years)
+            step = self._step(variable, text.strip(), value, from_mapping(self._items([*self.steps, pending])), years)
         self.steps.append(step)
         return step
 
