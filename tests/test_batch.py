@@ -303,9 +303,9 @@ class _CountingEngine:
     def __init__(self, engine):
         self.engine, self.batches = engine, []
 
-    def marginals(self, likelihoods, targets, batch=None):
+    def marginals(self, likelihoods, targets, batch=None, **options):
         self.batches.append(batch)
-        return self.engine.marginals(likelihoods, targets, batch=batch)
+        return self.engine.marginals(likelihoods, targets, batch=batch, **options)
 
     def __getattr__(self, name):  # every other engine method, uncounted
         return getattr(self.engine, name)

@@ -51,9 +51,9 @@ TINY = float(np.nextafter(0.0, 1.0))
 #: From this many cases on, a pattern's contraction order is searched harder
 #: (several greedy orders, the cheapest kept): planning then pays for itself.
 PLAN_MIN_BATCH = 16
-#: Parameter draws per greedy order tried: a pattern planned for fewer draws than its full number of
-#: trials times this tries fewer orders (at least :data:`MIN_PLAN_TRIALS`); batches of cases always
-#: get the full search (their answers must not depend on the batch size). A trial costs about
+#: Cases per greedy order tried: a pattern planned for fewer cases than its full number of
+#: trials times this tries fewer orders (at least :data:`MIN_PLAN_TRIALS`), unless the whole
+#: search is asked for (batch scoring, whose answers must not depend on the chunk size). A trial costs about
 #: 13 ms and a case about 0.1 ms, so 300 draws of one case no longer spend twice their
 #: contraction time on the search (2026-12-02, 2-core Intel Xeon: 0.32 s of planning, 0.15 s of work).
 CASES_PER_TRIAL = 200
@@ -114,7 +114,7 @@ class Engine:
         self._log_min = {n: _log_min(t) for n, t in self.tables.items()}
         self._log_floor = float(sum(self._log_min.values()))
 
-    def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int):
+    def _plan(self, observed: tuple[str, ...], targets: tuple[str, ...], batch: int, full_search: bool = False):
         """The contraction of one pattern of evidence and targets, cached.
 
         Planning a pattern costs a few milliseconds of pure Python, which a
@@ -126,12 +126,12 @@ class Engine:
         the same arithmetic, so its answer is the same to the last bit.
         Larger batches get a plan of their own pattern, pruned to the nodes
         that matter, with several elimination orders tried (more for patterns
-        that observe most variables, as a file of cases does). Batches of cases
-        always get the full search, so that a case's answer does not depend on
-        the batch (or chunk) it came in, to the last bit; batches of parameter
-        draws (``batched_tables``) search in proportion to their size (see
-        :data:`CASES_PER_TRIAL`), and a later, larger batch of the same pattern
-        has it searched again.
+        that observe most variables, as a file of cases does), in proportion to
+        the cases it serves (see :data:`CASES_PER_TRIAL`): a later, larger batch
+        of the same pattern has it searched again. ``full_search`` asks for the
+        whole search whatever the batch size, so that a case's answer does not
+        depend on the batch (or chunk) it came in, to the last bit (batch
+        scoring, :func:`batch_marginals`); it costs about a second per pattern.
         """
         from .contraction import LARGE_PATTERN, LARGE_PLAN_TRIALS, PLAN_TRIALS, Plan
 
@@ -140,7 +140,7 @@ class Engine:
         trials = 1
         if large:
             trials = LARGE_PLAN_TRIALS if len(key[0]) >= LARGE_PATTERN else PLAN_TRIALS
-            if self.batched_tables:  # draws: the search in proportion to the draws it serves
+            if not full_search:  # the search in proportion to the cases it serves
                 trials = min(trials, max(MIN_PLAN_TRIALS, batch // CASES_PER_TRIAL))
         found = self._plans.get(key)
         if found is None and key in self._unbound:  # planned by the engine this one replaces
@@ -230,7 +230,7 @@ class Engine:
             joint = {t: j * (scale[:, None] if np.ndim(scale) else scale) for t, j in joint.items()}
         return joint
 
-    def _prepare(self, likelihoods, targets, batch):
+    def _prepare(self, likelihoods, targets, batch, full_search: bool = False):
         """The plan, the likelihoods it reads and the number of cases of one call."""
         if self.complaint and structure.COMPLAINT not in likelihoods:
             likelihoods = {**likelihoods, structure.COMPLAINT: _COMPLAINT_PRESENT}
@@ -242,7 +242,7 @@ class Engine:
             if len(sizes) > 1:
                 raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
             batch = sizes.pop() if sizes else 1
-        plan, floor = self._plan(observed, tuple(targets), batch)
+        plan, floor = self._plan(observed, tuple(targets), batch, full_search)
         if len(plan.observed) > len(observed):  # the all-variables plan: no evidence means all ones
             likelihoods = {n: likelihoods[n] if n in likelihoods else np.ones(len(structure.BY_NAME[n].states))
                            for n in plan.observed}
@@ -260,6 +260,7 @@ class Engine:
         targets: Sequence[str] = structure.TARGETS,
         batch: int | None = None,
         given_complaint: bool = True,
+        full_search: bool = False,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Return posterior marginals ``{target: (batch, card)}`` and ``P(evidence)`` per case.
 
@@ -272,8 +273,10 @@ class Engine:
         turns that into :class:`ImpossibleEvidence`. A positive ``P(evidence)``
         below the smallest double is returned as :data:`TINY` (see
         :meth:`marginals_log` for its logarithm); its marginals are exact.
+        ``full_search`` plans a new pattern with the whole search whatever the batch size
+        (see :meth:`_plan`), so that the answers do not depend on the batch size.
         """
-        out, p_e, _ = self._marginals(likelihoods, targets, batch, given_complaint)
+        out, p_e, _ = self._marginals(likelihoods, targets, batch, given_complaint, full_search)
         return out, p_e
 
     def marginals_log(
@@ -300,9 +303,9 @@ class Engine:
         """
         return self._marginals(likelihoods, targets, batch)
 
-    def _marginals(self, likelihoods, targets, batch, given_complaint: bool = True):
+    def _marginals(self, likelihoods, targets, batch, given_complaint: bool = True, full_search: bool = False):
         targets = tuple(targets) or ("age_group",)
-        plan, likelihoods, batch, floor = self._prepare(likelihoods, targets, batch)
+        plan, likelihoods, batch, floor = self._prepare(likelihoods, targets, batch, full_search)
         joint = plan.joint(self._arrays, likelihoods, batch)
         p_e = next(iter(joint.values())).sum(axis=1)
         low = np.flatnonzero(~(p_e >= RESCALE_BELOW))
@@ -382,14 +385,15 @@ def batch_marginals(engine: Engine, likelihoods: Mapping[str, np.ndarray], n: in
     """``engine.marginals`` of every target for ``n`` cases, padded to :data:`PLAN_MIN_BATCH`.
 
     The padding (unobserved cases) makes every batch run the compiled plan of its
-    pattern, so that an answer does not depend on the batch size, to the last bit.
+    pattern, planned with the whole search (``full_search``), so that an answer does not
+    depend on the batch size, to the last bit.
     """
     if n == 0:
         return {t: np.empty((0, len(structure.BY_NAME[t].states))) for t in structure.TARGETS}, np.empty(0)
     size = max(n, PLAN_MIN_BATCH)
     if size > n:
         likelihoods = {k: np.concatenate([v, np.ones((size - n, v.shape[1]))]) for k, v in likelihoods.items()}
-    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size)
+    marg, p_e = engine.marginals(likelihoods, structure.TARGETS, batch=size, full_search=True)
     return {t: m[:n] for t, m in marg.items()}, p_e[:n]
 
 
