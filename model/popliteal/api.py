@@ -259,14 +259,6 @@ def _check_type(evidence: Any) -> Any:
     return evidence
 
 
-def _as_items(evidence: Evidence) -> dict[str, Any]:
-    """``evidence`` as ``{name: value}`` that :func:`from_mapping` reads back, the age in years included."""
-    items: dict[str, Any] = evidence.as_dict()
-    if evidence.years is not None:
-        items["age"] = evidence.years
-    return items
-
-
 def _case_row(case: Evidence | Mapping[str, Any] | Any) -> dict[str, Any]:
     """One case of :meth:`Model.query_many` as ``{name: cell}``, its names checked as :meth:`Model.query` does.
 
@@ -275,7 +267,7 @@ def _case_row(case: Evidence | Mapping[str, Any] | Any) -> dict[str, Any]:
     EvidenceError
         For a name evidence cannot use, or a name given twice with different values.
     """
-    items = _as_items(case) if isinstance(_check_type(case), Evidence) else case
+    items = case.as_items() if isinstance(_check_type(case), Evidence) else case
     row: dict[str, Any] = {}
     for raw_name, value in (items.items() if isinstance(items, Mapping) else items):
         name = evidence_name(raw_name)
@@ -298,7 +290,7 @@ def _merge_keywords(evidence: Evidence | Mapping[str, Any] | None, kwargs: Mappi
         _check_type(evidence)
     if not kwargs:
         return evidence if isinstance(evidence, Evidence) else from_mapping(evidence or {})
-    base = _as_items(evidence) if isinstance(evidence, Evidence) else evidence or {}
+    base = evidence.as_items() if isinstance(evidence, Evidence) else evidence or {}
     pairs = list(base.items()) if isinstance(base, Mapping) else list(base)
     return from_mapping(pairs + list(kwargs.items()))  # refuses a name given twice differently
 

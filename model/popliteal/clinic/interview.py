@@ -243,9 +243,7 @@ class Interview:
 
     def _items(self, steps) -> dict[str, str | float]:
         """The evidence of the start and of ``steps`` as ``{name: value}``, the age in years kept as ``age``."""
-        items: dict[str, str | float] = dict(self.initial.as_dict())
-        if self.initial.years is not None:
-            items["age"] = self.initial.years
+        items = self.initial.as_items()
         for step in steps:
             if step.value is None:
                 continue

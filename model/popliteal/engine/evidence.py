@@ -123,6 +123,13 @@ class Evidence:
                 out[name] = f"{state}:{lik!r}"  # the shortest text that reads back as the same float
         return out
 
+    def as_items(self) -> dict[str, str | float]:
+        """:meth:`as_dict` plus ``age`` (the years) when given: what :func:`from_mapping` reads back as this evidence."""
+        items: dict[str, str | float] = self.as_dict()
+        if self.years is not None:
+            items["age"] = self.years
+        return items
+
     def likelihoods(self) -> dict[str, np.ndarray]:
         """One likelihood vector over the states of each variable with evidence."""
         out = {}
