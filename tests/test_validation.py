@@ -65,10 +65,7 @@ def test_vignettes_beat_the_published_symptom_checker_bar(scores):
 #: the injury) left this set on 2026-11-30, when the knee_stuck and rapid_swelling questions and their
 #: rules (locked_after_injury, haemarthrosis; NHS knee pathways) let the model see what their
 #: narratives say.
-KNOWN_UNDER_TRIAGE = {"epi-05-football-condyle", "epi-15-trampoline-both-knees",
-                      # unseen (2026-12j): a red streak along a thigh vein has no finding and the calf was not
-                      # asked, so the triage issue's rule keeps risk factors alone at "doctor" (miss_reasons.yaml)
-                      "calf-97-red-tender-inner-knee-and-thigh-after-cellulitis-previous-dvt-74yo"}
+KNOWN_UNDER_TRIAGE = {"epi-05-football-condyle", "epi-15-trampoline-both-knees"}
 
 
 def test_no_urgent_or_emergency_vignette_is_under_triaged(scores):

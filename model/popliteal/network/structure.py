@@ -151,8 +151,9 @@ VARIABLES: tuple[Variable, ...] = (
        "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
        ("other_calf_condition", "bakers_cyst_rupture", "growing_pains")),
     # Added 2026-12-01: the sign of a superficial vein thrombosis, a quarter of which hide a deep one.
-    _v("vein_cord", FINDING, "a hard, tender cord along a vein under the skin of the calf or the back of the knee, "
-       "often red", ("other_calf_condition", "dvt", "growing_pains")),
+    # Widened 2026-12-03 to the inner thigh and to a red, tender line (the great saphenous vein).
+    _v("vein_cord", FINDING, "a hard, tender cord, or a red, tender line, along a vein under the skin of the leg: "
+       "the calf, the back of the knee or the inner thigh", ("other_calf_condition", "dvt", "growing_pains")),
     _v("skin_discoloration", FINDING,
        "a leg that has turned bluish or reddish-blue, or veins that have become clearly visible, since the pain "
        "began (not long-standing varicose veins)",
