@@ -28,7 +28,7 @@ CONTRACT_FINDINGS = {
 ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight",
                   "knee_stuck", "rapid_swelling", "pain_downhill", "fever",
                   "knee_dislocation", "calf_snap", "vein_cord", "sole_numbness",
-                  "cold_pale_foot", "high_energy_injury", "leg_weakness"}
+                  "cold_pale_foot", "high_energy_injury", "leg_weakness", "knee_pop"}
 ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
 ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old

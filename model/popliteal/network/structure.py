@@ -206,6 +206,12 @@ VARIABLES: tuple[Variable, ...] = (
     _v("knee_stuck", FINDING,
        "the knee is stuck and cannot be fully straightened (true locking, a mechanical block)",
        ("meniscus_tear", "ligament_injury", "epiphysiolysis", "osteoarthritis_pain", "growing_pains")),
+    # Added 2026-12-03: the history item that tells a torn ligament (or a ruptured cyst) from an overload.
+    _v("knee_pop", FINDING,
+       "a single pop, snap or crack felt or heard inside or at the back of the knee at the moment the pain began "
+       "(not the crackling of a stiff knee, not a snap in the calf)",
+       ("ligament_injury", "recent_trauma", "meniscus_tear", "bakers_cyst_rupture", "epiphysiolysis",
+        "hamstring_tendinopathy", "popliteus_tendinopathy", "other_calf_condition")),
     # Added 2026-12-01: a knee that was dislocated (and perhaps went back in) is an emergency for its artery.
     _v("knee_dislocation", FINDING,
        "after an injury the knee joint itself (not only the kneecap) was visibly out of place or deformed, "
