@@ -60,7 +60,7 @@ def cases(model) -> pd.DataFrame:
     }
     for i, (column, value) in bad.items():
         frame.loc[i, column] = value
-    frame.loc[50, ["sex", "pregnancy"]] = ["male", "pregnant"]  # impossible
+    frame.loc[50, ["sex", "pregnancy", "age_group"]] = ["male", "pregnant", "adult"]  # impossible, by the sex alone
     frame.loc[60, ["age", "age_group"]] = ["30", "child"]  # age and age_group disagree
     return frame
 
