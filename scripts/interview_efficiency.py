@@ -59,16 +59,27 @@ def _state(model, evidence) -> tuple[str, str]:
 def fixed_order(model, evidence) -> dict:
     """Answer the vignette's variables in structure order."""
     names = [n for n in structure.NAMES if n in evidence.names]
-    full = evidence.as_dict()
+    full = _answers(evidence)
     trace = [_state(model, {})]
     for k in range(1, len(names) + 1):
-        trace.append(_state(model, {n: full[n] for n in names[:k]}))
+        given = {n: full[n] for n in names[:k]}
+        if evidence.years is not None and "age_group" in given:
+            given["age"] = given.pop("age_group")  # the years, as a patient types them
+        trace.append(_state(model, given))
     return {"answers": len(names), "needed": _needed(trace, trace[-1])}
+
+
+def _answers(evidence) -> dict[str, str]:
+    """The vignette's answers as typed: an age given in years answers the age question with its years."""
+    full = evidence.as_dict()
+    if evidence.years is not None:
+        full["age_group"] = f"{evidence.years:g}"
+    return full
 
 
 def interview(model, evidence, target, settle_probability: float = SETTLE_PROBABILITY) -> dict:
     """Let the interview ask; answer from the vignette, skip what it does not mention."""
-    full = evidence.as_dict()
+    full = _answers(evidence)
     iv = Interview(model, settle_probability=settle_probability)
     trace = [_state(model, {})]
     asked_at = [0]  # questions posed (answered or skipped) when the k-th answer was given
