@@ -59,12 +59,12 @@ def _state(model, evidence) -> tuple[str, str]:
 def fixed_order(model, evidence) -> dict:
     """Answer the vignette's variables in structure order."""
     names = [n for n in structure.NAMES if n in evidence.names]
-    full = _answers(evidence)
+    full = evidence.as_items()
     trace = [_state(model, {})]
     for k in range(1, len(names) + 1):
         given = {n: full[n] for n in names[:k]}
-        if evidence.years is not None and "age_group" in given:
-            given["age"] = given.pop("age_group")  # the years, as a patient types them
+        if "age_group" in given and "age" in full:
+            given["age"] = full["age"]  # the years beside their band, as the full vignette has them
         trace.append(_state(model, given))
     return {"answers": len(names), "needed": _needed(trace, trace[-1])}
 
