@@ -13,7 +13,7 @@ import os
 from typing import Any, Mapping
 
 from .network import structure
-from .engine.evidence import Evidence, EvidenceError, evidence_name, from_mapping
+from .engine.evidence import AGE, Evidence, EvidenceError, evidence_name, from_mapping
 from .engine.complaint import fitted_tables
 from .engine.inference import Engine, Posterior, query as _query
 from .network.priors import Priors, load_priors
@@ -126,7 +126,7 @@ class Model:
         import pandas as pd
 
         rows = [_case_row(c) for c in cases]
-        rank = {n: i for i, n in enumerate(("age", *structure.NAMES, *structure.ALIASES))}
+        rank = {n: i for i, n in enumerate((AGE, *structure.NAMES, *structure.ALIASES))}
         order = sorted({n for row in rows for n in row}, key=rank.__getitem__)
         frame = pd.DataFrame({n: pd.Series([row.get(n) for row in rows], dtype=object) for n in order},
                              index=pd.RangeIndex(len(rows)))

@@ -70,8 +70,9 @@ import numpy as np
 from .api import load
 from .common.interrupts import handlers, interrupts_held, raise_if_interrupted
 from .common.messages import shorten
-from .clinic.scoring import (_AGE, DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
+from .clinic.scoring import (DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
                              _score_chunk, layout, parse_frame, score_frame, triage_rows)
+from .engine.evidence import AGE
 from .engine.sampling import draw_states
 from .network import structure
 
@@ -196,7 +197,7 @@ def _sniff(sample: str, name: str, sep: str | None) -> tuple[str, list[str]]:
     """
     if not sample.strip():
         raise BatchError(f"{name}: the file is empty (no header row)")
-    valid = {*structure.NAMES, _AGE, *structure.ALIASES}
+    valid = {*structure.NAMES, AGE, *structure.ALIASES}
     best = None
     for candidate in ((sep,) if sep else SEPARATORS):
         try:
@@ -219,7 +220,7 @@ def _layout_of(reader) -> Layout:
     Such a file would score every row as the prior: most often a CSV file
     separated by another character than the one read.
     """
-    valid = {*structure.NAMES, _AGE, *structure.ALIASES}
+    valid = {*structure.NAMES, AGE, *structure.ALIASES}
     if any(str(c) in valid for c in reader.header):
         return layout(reader.header, reader.name)
     header = reader.header

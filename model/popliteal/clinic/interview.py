@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from ..network import structure
-from ..engine.evidence import Evidence, EvidenceError, age_to_group, from_mapping
+from ..engine.evidence import AGE, Evidence, EvidenceError, age_to_group, from_mapping
 from .explain import NextQuestions, Question, next_questions
 from ..engine.inference import rank
 from .policy import Assessment
@@ -248,9 +248,9 @@ class Interview:
             if step.value is None:
                 continue
             if step.variable == "age_group":
-                items.pop("age", None)
+                items.pop(AGE, None)
                 if step.years is not None:
-                    items["age"] = step.years
+                    items[AGE] = step.years
             items[step.variable] = step.value
         return items
 

@@ -18,7 +18,7 @@ from ..present.result import Result
 from ..engine.inference import Posterior
 import numpy as np
 
-from ..engine.evidence import SET_SEPARATOR
+from ..engine.evidence import AGE, SET_SEPARATOR
 from ..network.priors import AGE_CONDITIONS, LEVELS, POSTERIOR_CONDITIONS, AdviceItem, Condition, Rule, TriagePolicy
 
 
@@ -181,11 +181,6 @@ def reported(value: str | None, states: frozenset[str] | set[str], soft_threshol
         # the other states get likelihood 1 - L: they are reported when that reaches the threshold
         return bool(set(states) - members) and 1.0 - lik >= soft_threshold
     return any(s in states for s in value.split(SET_SEPARATOR))
-
-
-#: The key under which the age in years joins a patient's evidence for the policy (text, as the
-#: other evidence values; absent when only ``age_group``, or no age, is known).
-AGE = "age"
 
 
 def age_known(kind: str, years: str | None, group: str | None, limit: float, soft: float) -> bool:
@@ -376,16 +371,16 @@ def _holds_many(cond: Condition, probs: np.ndarray, shown: dict, leader: np.ndar
         return np.logical_and.reduce([sum(probs[:, col[c]] for c in causes) >= t for causes, t in items])
     if kind == "leading":
         return np.isin(leader, [col[c] for c in items])
-    if kind in AGE_CONDITIONS:
-        years = shown.get(AGE, np.full(n, "", dtype=object))
-        groups = shown.get("age_group", np.full(n, "", dtype=object))
-        pairs = {}
-        out = np.empty(n, dtype=bool)
-        for i, key in enumerate(zip(years, groups)):
-            if key not in pairs:
-                pairs[key] = age_known(kind, key[0], key[1], items[0], soft)
-            out[i] = pairs[key]
-        return out
+    if kind in AGE_CONDITIONS:  # each distinct (years, age group) pair once
+        import pandas as pd
+
+        blank = np.full(n, "", dtype=object)
+        pairs = pd.MultiIndex.from_arrays([pd.Series(shown.get(AGE, blank), dtype=object),
+                                           pd.Series(shown.get("age_group", blank), dtype=object)])
+        codes, uniques = pd.factorize(pairs)
+        hits = np.array([age_known(kind, years, group, items[0], soft) for years, group in uniques] + [False],
+                        dtype=bool)
+        return hits[codes]
     raise AssertionError(f"unknown condition {kind}")  # pragma: no cover - the loader refuses it
 
 

@@ -18,17 +18,15 @@ from typing import Mapping
 
 import numpy as np
 
-from ..engine.evidence import EvidenceError, from_mapping
+from ..engine.evidence import AGE, EvidenceError, from_mapping
 from ..engine.inference import IMPOSSIBLE, batch_marginals, impossible_search
 from ..network import structure
-from .policy import AGE, triage_many
+from .policy import triage_many
 
 #: Rows scored per chunk (and per engine call) unless told otherwise.
 DEFAULT_CHUNK_SIZE = 50_000
 #: The columns that scoring adds, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = (*(f"p_{t}" for t in structure.TARGETS), "triage", "error")
-_AGE = "age"
-_AGE_GROUP = "age_group"
 
 class BatchError(ValueError):
     """A problem with the input or output file as a whole (the CLI exits with status 2)."""
@@ -78,7 +76,7 @@ def layout(columns, source: str = "input") -> Layout:
     if clash:
         raise BatchError(f"{source}: column {clash[0]!r} collides with an output column of the same name; "
                          f"rename it (the output adds {', '.join(OUTPUT_COLUMNS[-2:])} and p_<cause> columns)")
-    valid = (*structure.NAMES, _AGE, *structure.ALIASES)
+    valid = (*structure.NAMES, AGE, *structure.ALIASES)
     evidence, ignored = [], []
     for c in columns:
         if c in valid:
@@ -108,8 +106,8 @@ def _is_empty(value) -> bool:
 
 def _column_variable(column: str) -> str:
     """The variable an evidence column speaks about (``age`` and compatibility names map to theirs)."""
-    if column == _AGE:
-        return _AGE_GROUP
+    if column == AGE:
+        return "age_group"
     return structure.ALIASES[column][0] if column in structure.ALIASES else column
 
 
@@ -142,7 +140,7 @@ def _parse_column(column: str, values) -> _Column:
     table = np.ones((k + 1, card))
     shown = np.full(k + 1, "", dtype=object)
     problems = np.full(k + 1, None, dtype=object)
-    years = np.full(k + 1, "", dtype=object) if column == _AGE else None
+    years = np.full(k + 1, "", dtype=object) if column == AGE else None
     for i, raw in enumerate(uniques):
         value = raw.item() if isinstance(raw, np.generic) else raw
         if _is_empty(value):

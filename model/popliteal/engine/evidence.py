@@ -36,6 +36,8 @@ from ..network import structure
 
 #: Separates the states of hard evidence on a set of states (``pain_side=medial|central``).
 SET_SEPARATOR = "|"
+#: The evidence name of the age in years: read as ``age_group``, kept as years for the policy's age rules.
+AGE = "age"
 
 
 class EvidenceError(ValueError):
@@ -127,7 +129,7 @@ class Evidence:
         """:meth:`as_dict` plus ``age`` (the years) when given: what :func:`from_mapping` reads back as this evidence."""
         items: dict[str, str | float] = self.as_dict()
         if self.years is not None:
-            items["age"] = self.years
+            items[AGE] = self.years
         return items
 
     def likelihoods(self) -> dict[str, np.ndarray]:
@@ -162,7 +164,7 @@ class Evidence:
 
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or name not in structure.BY_NAME:
-        options = list(structure.NAMES) + ["age"] + list(structure.ALIASES)
+        options = list(structure.NAMES) + [AGE] + list(structure.ALIASES)
         hint = _suggest(name, options) if isinstance(name, str) else ""
         raise EvidenceError(f"unknown variable {shorten(repr(name))}{hint}")
     return name
@@ -177,7 +179,7 @@ def evidence_name(name: Any) -> str:
         For any other name, with the nearest valid ones.
     """
     name = str(name).strip()
-    if name == "age" or name in structure.ALIASES:
+    if name == AGE or name in structure.ALIASES:
         return name
     return _check_name(name)
 
@@ -207,7 +209,7 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
     """Return ``(name, state)`` or ``(name, (state, likelihood))`` for one item."""
     if value is True or value is False:
         value = "yes" if value else "no"
-    if name == "age":
+    if name == AGE:
         try:
             years = float(value)
         except (TypeError, ValueError, OverflowError):
@@ -258,7 +260,7 @@ def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Eviden
     years: float | None = None
     for raw_name, raw_value in pairs:
         name, parsed = _parse_value(evidence_name(raw_name), raw_value)
-        if evidence_name(raw_name) == "age":
+        if evidence_name(raw_name) == AGE:
             given = float(raw_value)
             if years is not None and given != years:
                 raise EvidenceError(f"age: given twice with different values ({years:g} and {shorten(raw_value)})")

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..network import structure
 from ..present.result import Result
-from ..engine.evidence import Evidence, EvidenceError, from_mapping
+from ..engine.evidence import AGE, Evidence, EvidenceError, from_mapping
 from ..engine.inference import IMPOSSIBLE, ImpossibleEvidence, Posterior, explain_impossible
 from ..clinic.policy import Assessment, assess, thresholds_in_play
 
@@ -328,7 +328,7 @@ def sweep(model, variable: str, states: Sequence | None = None,
         Evidence held fixed; its value for ``variable`` (if any) is replaced.
     """
     base_ev = model.evidence(base)
-    if variable == "age":
+    if variable == AGE:
         values = tuple(DEFAULT_AGES if states is None else states)
     else:
         if variable not in structure.BY_NAME:
@@ -466,8 +466,8 @@ def grid(model, var_a: str, var_b: str, cause: str = "dvt",
     are kept as NaN and labelled ``impossible``.
     """
     _check_cause(cause)
-    var_a = "age_group" if var_a == "age" else var_a
-    var_b = "age_group" if var_b == "age" else var_b
+    var_a = "age_group" if var_a == AGE else var_a
+    var_b = "age_group" if var_b == AGE else var_b
     for var in (var_a, var_b):
         if var not in structure.BY_NAME:
             from_mapping({var: "yes"})  # raises with suggestions
