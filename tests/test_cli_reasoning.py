@@ -109,6 +109,18 @@ def test_scenario_file_with_title_notes_age_and_soft_evidence(tmp_path, model):
     assert "Scenario" in run("next", "--scenario", str(case)).stdout
 
 
+def test_scenario_keeps_the_age_in_years_for_the_ottawa_rule(tmp_path):
+    """A file's ``age: 57`` reaches the policy as years, as ``-e age=57`` does (55 lies inside the adult band)."""
+    case = tmp_path / "fall.yaml"
+    case.write_text("evidence:\n  age: 57\n  recent_trauma: 'yes'\n")
+    typed = json.loads(run("query", "-e", "age=57", "-e", "recent_trauma=yes", "--json").stdout)
+    for extra in ((), ("-e", "age=57")):
+        out = json.loads(run("query", "--scenario", str(case), *extra, "--json").stdout)
+        assert out["age_years"] == 57 and out["triage"] == typed["triage"]
+        assert "ottawa_age" in out["triage"]["rules"]
+    assert_bad_input(run("query", "--scenario", str(case), "-e", "age=60"), "evidence.age", "the file says 57 but -e says 60")
+
+
 def test_vignettes_are_scenario_files():
     scenario = load_scenario(VIGNETTE)
     assert scenario.title and scenario.evidence.hard["knee_locking"] == "yes"

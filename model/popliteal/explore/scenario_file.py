@@ -113,11 +113,19 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def merge(scenario: Scenario, extra: Evidence) -> Evidence:
-    """The scenario's evidence plus ``extra`` (from ``-e``); a disagreement is an error."""
-    base = scenario.evidence.as_dict()
-    added = extra.as_dict()
+    """The scenario's evidence plus ``extra`` (from ``-e``); a disagreement is an error.
+
+    Both keep the age in years (``as_items``): the policy's age rules (the Ottawa rule's 55) read it.
+    """
+    base = scenario.evidence.as_items()
+    added = extra.as_items()
     for name, value in added.items():
         if name in base and base[name] != value:
-            raise ScenarioError(f"{scenario.path}: evidence.{name}: the file says {base[name]} but -e says "
-                                f"{value}; change one of them")
+            raise ScenarioError(f"{scenario.path}: evidence.{name}: the file says {_text(base[name])} but -e says "
+                                f"{_text(value)}; change one of them")
     return from_mapping({**base, **added})
+
+
+def _text(value) -> str:
+    """An evidence value as typed: years without a trailing ``.0``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
