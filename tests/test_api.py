@@ -354,3 +354,20 @@ def test_model_score_takes_a_mapping_of_columns_and_keeps_every_row(model):
     assert out.loc[0, "p_dvt"] == pytest.approx(model.posterior({"calf_swelling": "yes", "age": 70})
                                                  .probabilities["dvt"], abs=1e-12)
     assert "age must be a number" in out.loc[1, "error"]
+
+
+def test_a_list_of_texts_is_not_evidence_pairs_and_says_so(model):
+    """``["calf_swelling=yes"]`` is a CLI habit: one clear line for query and query_many, not an unpacking error."""
+    for call in (model.query, lambda ev: model.query_many([ev])):
+        with pytest.raises(EvidenceError, match=r"^evidence pairs must be \(name, state\), got 'calf_swelling=yes'"):
+            call(["calf_swelling=yes"])
+    assert model.query([("calf_swelling", "yes")]).probabilities == model.query({"calf_swelling": "yes"}).probabilities
+
+
+def test_model_score_refuses_a_frame_without_an_evidence_column_as_the_cli_does(model):
+    from popliteal.clinic.scoring import BatchError
+
+    with pytest.raises(BatchError, match="frame: no column is named after a variable .* columns: foo"):
+        model.score(pd.DataFrame({"foo": ["yes"]}))
+    assert model.score(pd.DataFrame({"foo": ["yes"], "sex": ["male"]}))["triage"].notna().all()
+    assert len(model.query_many([{}, {}])) == 2  # cases without evidence are the prior, as query answers them

@@ -145,6 +145,13 @@ def test_completion_needs_a_known_shell():
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "invalid choice" in proc.stderr
 
 
+def test_no_command_is_bad_input_on_one_line():
+    """Like every bad input (the contract): status 2, one line on stderr naming the commands, nothing on stdout."""
+    proc = run()
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert "a command is required" in proc.stderr and all(c in proc.stderr for c in COMMANDS)
+
+
 # --- examples in --help -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("command", COMMANDS)

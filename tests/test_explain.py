@@ -418,3 +418,11 @@ def test_a_rule_that_needs_two_answers_is_screened_before_the_interview_settles(
     while (status := iv.status()).reason is None:
         iv.answer(status.question.variable, full.get(status.question.variable, "skip"))
     assert iv.assessment().triage.level == "urgent"
+
+
+def test_a_piece_that_leaves_a_certainty_as_it_was_is_neutral_not_decisive(model):
+    """P(dvt) is 1 with dvt=yes whether or not the age is known: the age weighs 0; dvt=yes itself is decisive."""
+    cause = next(c for c in model.explain({"dvt": "yes", "age": 8}).causes if c.cause == "dvt")
+    age = next(p for p in cause.neutral if p.variable == "age_group")
+    assert age.weight == 0.0 and age.posterior_without == 1.0
+    assert [p.weight for p in cause.for_ if p.variable == "dvt"] == [None]

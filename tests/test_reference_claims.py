@@ -263,3 +263,14 @@ def test_a_pop_when_the_pain_began_is_a_tear_not_an_overstrain(model):
     popped = model.query({**overload, "knee_pop": "yes"})
     assert popped.triage.level != "self_care"
     assert "heat_for_muscles" not in popped.advice_ids and "stretching" not in popped.advice_ids
+
+
+def test_nhs_says_no_heat_on_a_fresh_bleed_so_a_bruise_hides_heat_and_stretching(model):
+    """nhs_sprains_strains: avoid heat for the first days of a strain; a bruise at the calf or ankle is a bleed (a torn
+    muscle, a ruptured cyst, a haematoma on a blood thinner), so the seed's heat for overstrained muscles is not shown."""
+    overload = {"age_group": "adult", "sports_overload": "yes", "pain_after_exercise": "yes"}
+    assert {"heat_for_muscles", "stretching"} <= set(model.query(overload).advice_ids)
+    for extra in ({"bruising": "yes"}, {"bruising": "yes", "anticoagulation": "yes"}, {"calf_snap": "yes"}):
+        ids = model.query({**overload, **extra}).advice_ids
+        assert not {"heat_for_muscles", "stretching"} & set(ids), (extra, ids)
+

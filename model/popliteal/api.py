@@ -13,7 +13,7 @@ import os
 from typing import Any, Mapping
 
 from .network import structure
-from .engine.evidence import AGE, Evidence, EvidenceError, evidence_name, from_mapping
+from .engine.evidence import AGE, Evidence, EvidenceError, evidence_name, from_mapping, pairs_of
 from .engine.complaint import fitted_tables
 from .engine.inference import Engine, Posterior, query as _query
 from .network.priors import Priors, load_priors
@@ -100,13 +100,26 @@ class Model:
             ``frame`` (same rows and order) plus ``p_<cause>`` for every cause
             and complication, ``triage`` and ``error`` (empty where the row is
             fine; the row's posteriors are then NaN). No row is dropped.
+
+        Raises
+        ------
+        popliteal.clinic.scoring.BatchError
+            For a frame with columns of which none is an evidence column (every row would
+            score as the prior, as ``popliteal score`` refuses such a file), and for the
+            column problems ``popliteal score`` names (a near miss, a repeated column).
         """
         import pandas as pd
 
-        from .clinic.scoring import score_frame
+        from .clinic.scoring import BatchError, layout, score_frame
+        from .common.messages import shorten
 
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
+        lay = layout(frame.columns, "frame") if len(frame.columns) else None
+        if lay is not None and not lay.evidence:
+            shown = shorten(", ".join(map(str, frame.columns)))
+            raise BatchError(f"frame: no column is named after a variable of the model (or age), so every row "
+                             f"would score as the prior; columns: {shown}")
         return score_frame(self, frame)
 
     def query_many(self, cases):
@@ -125,12 +138,14 @@ class Model:
         """
         import pandas as pd
 
+        from .clinic.scoring import score_frame
+
         rows = [_case_row(c) for c in cases]
         rank = {n: i for i, n in enumerate((AGE, *structure.NAMES, *structure.ALIASES))}
         order = sorted({n for row in rows for n in row}, key=rank.__getitem__)
         frame = pd.DataFrame({n: pd.Series([row.get(n) for row in rows], dtype=object) for n in order},
                              index=pd.RangeIndex(len(rows)))
-        return self.score(frame)
+        return score_frame(self, frame)  # cases without evidence are the prior, as query() answers them
 
     def marginals(self, evidence: Evidence | Mapping[str, Any] | None = None, targets=None, **kwargs: Any):
         """Exact ``P(variable = state | evidence)`` of any variables, every state (a ``Marginals``).
@@ -269,7 +284,7 @@ def _case_row(case: Evidence | Mapping[str, Any] | Any) -> dict[str, Any]:
     """
     items = case.as_items() if isinstance(_check_type(case), Evidence) else case
     row: dict[str, Any] = {}
-    for raw_name, value in (items.items() if isinstance(items, Mapping) else items):
+    for raw_name, value in pairs_of(items):
         name = evidence_name(raw_name)
         if name in row:
             from_mapping([(name, row[name]), (name, value)])  # refuses different values, as query does

@@ -301,9 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_BAD_INPUT
+        if args.command is None:  # bad input like any other: one line on stderr, nothing on stdout
+            raise UsageError(f"a command is required ({', '.join(COMMANDS)}); see 'popliteal --help'")
         if getattr(args, "priors", None) is not None and not args.priors.strip():  # each command passes it on
             raise UsageError("--priors: an empty name (give a priors folder, or leave the option out)")
         with ctrl_c_remembered(), interruption_wins():

@@ -122,10 +122,13 @@ def _logit(p: float) -> float:
 
 
 def _log_odds_change(p_with: float, p_without: float) -> float | None:
-    """``logit(p_with) - logit(p_without)``, or None when a probability is 0 or 1 (decisive)."""
+    """``logit(p_with) - logit(p_without)``; None when the piece moves a probability to or from 0 or 1 (decisive).
+
+    A piece that leaves a certainty as it was (1 with it and without it) changes nothing: 0.
+    """
     a, b = _logit(p_with), _logit(p_without)
     if math.isinf(a) or math.isinf(b):
-        return None
+        return 0.0 if a == b else None
     return a - b
 
 
@@ -527,7 +530,8 @@ class Piece:
         For soft evidence, the likelihood ``L`` of ``NAME=STATE:L``.
     weight : float or None
         ``logit P(C | e) - logit P(C | e without this piece)`` (natural log);
-        None when a posterior is exactly 0 or 1 (the piece is decisive).
+        None when the piece moves the posterior to or from exactly 0 or 1 (it is decisive);
+        0 when the posterior is the same certainty with and without it.
     likelihood_ratio : float or None
         ``exp(weight)``: how many times likelier the piece is with the cause than
         without it, given the rest of the evidence; None when the weight is None

@@ -8,10 +8,11 @@ priors move each vignette's expected cause most (the tornado of
 ``scripts/validate.py``).
 
 Leading diagnosis. A pulmonary embolism almost always comes from a DVT, so
-P(dvt) is never below P(pulmonary_embolism). The *differential* therefore
-ranks the most specific diagnosis: a DVT without embolism scores
-``P(dvt) - P(pulmonary_embolism)``; every other cause its marginal (an intact
-and a ruptured Baker's cyst are already separate pictures).
+P(dvt) is almost never below P(pulmonary_embolism) (only through the table's
+0.05% of embolisms without a DVT). The *differential* therefore ranks the most
+specific diagnosis: a DVT without embolism scores
+``max(P(dvt) - P(pulmonary_embolism), 0)``; every other cause its marginal (an
+intact and a ruptured Baker's cyst are already separate pictures).
 
 Each vignette may name its ``cohort``: the in-house cases written with the
 first network, and ``published-2026-11``, written from published case reports

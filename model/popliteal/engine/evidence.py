@@ -247,18 +247,35 @@ def _parse_value(name: str, value: Any) -> tuple[str, str | tuple[str, float]]:
     return name, _check_state(name, text)
 
 
+def pairs_of(items: Mapping[str, Any] | Iterable[Any]) -> Iterable[tuple[Any, Any]]:
+    """The ``(name, value)`` pairs of a mapping or of a sequence of pairs, each checked to be a pair.
+
+    Raises
+    ------
+    EvidenceError
+        For an item that is not a pair (``["calf_swelling=yes"]`` instead of a mapping).
+    """
+    if isinstance(items, Mapping):
+        yield from items.items()
+        return
+    for pair in items:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise EvidenceError(f"evidence pairs must be (name, state), got {shorten(repr(pair))}; or give a mapping "
+                                "such as {'calf_swelling': 'yes'}")
+        yield pair[0], pair[1]
+
+
 def from_mapping(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Evidence:
     """Validate evidence given as ``{name: state}`` (or pairs).
 
     States may be ``"yes"``/``"no"``, Python booleans, ``"yes:0.7"`` for soft
     evidence, or a number of years for ``age``.
     """
-    pairs = items.items() if isinstance(items, Mapping) else items
     hard: dict[str, str] = {}
     soft: dict[str, tuple[str, float]] = {}
     shown: dict[str, str] = {}
     years: float | None = None
-    for raw_name, raw_value in pairs:
+    for raw_name, raw_value in pairs_of(items):
         name, parsed = _parse_value(evidence_name(raw_name), raw_value)
         if evidence_name(raw_name) == AGE:
             given = float(raw_value)
