@@ -274,3 +274,17 @@ def test_nhs_says_no_heat_on_a_fresh_bleed_so_a_bruise_hides_heat_and_stretching
         ids = model.query({**overload, **extra}).advice_ids
         assert not {"heat_for_muscles", "stretching"} & set(ids), (extra, ids)
 
+
+
+def test_kernow_says_an_atraumatic_limp_over_9_is_amber_so_the_hip_is_checked_the_same_day(model):
+    """kernow_atraumatic_limp (age over 9: amber), peck2017 (SUFE from 8 years, pain often only in the knee): a child of 9
+    to 11 limping without an injury is sent the same day for the hip, as an adolescent is; at 8, and in the band without
+    the years, child_limp_hip_age does not fire."""
+    limp = {"sex": "female", "overweight": "yes", "limping": "yes", "recent_trauma": "no", "fever": "no"}
+    for years in (9, 10.5, 11):
+        out = model.query({**limp, "age": years})
+        assert out.triage.level == "urgent" and "child_limp_hip_age" in out.triage.rules, years
+        assert "hip_check_today" in out.advice_ids
+    assert "child_limp_hip_age" not in model.query({**limp, "age": 8}).triage.rules
+    assert "child_limp_hip_age" not in model.query({**limp, "age_group": "child"}).triage.rules
+    assert "child_limp_hip_age" not in model.query({**limp, "age": 10, "recent_trauma": "yes"}).triage.rules
