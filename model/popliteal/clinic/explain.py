@@ -58,7 +58,7 @@ from ..present.result import Result
 from ..engine.evidence import Evidence
 from ..engine.inference import Engine, Posterior, query, rank, ratio
 from ..network.priors import LEVELS, POSTERIOR_CONDITIONS, RedFlag, Rule, TriagePolicy
-from .policy import facts, holds, reported, triage
+from .policy import evidence_line, facts, holds, reported, triage
 
 
 #: Variables one can ask about: every risk factor and finding (causes are never observed, and
@@ -306,7 +306,7 @@ class NextQuestions(Result):
 
     def table(self, limit: int | None = 10) -> str:
         """A readable list of the best questions."""
-        lines = [_evidence_line(self.posterior.evidence), "",
+        lines = [evidence_line(self.posterior), "",
                  f"Uncertainty about the causes: {self.entropy:.3f} bits (sum of binary entropies)", ""]
         if not self.questions:
             lines.append("Nothing left worth asking.")
@@ -638,7 +638,7 @@ class Explanation(Result):
                 "priors_digest": self.posterior.digest}
 
     def table(self) -> str:
-        lines = [_evidence_line(self.posterior.evidence)]
+        lines = [evidence_line(self.posterior)]
         lines.append("Weights: change in log-odds of the cause if the piece were left out "
                      "(LR = likelihood ratio given the rest of the evidence).")
         for c in self.causes:
@@ -659,12 +659,6 @@ class Explanation(Result):
                 flip = f"; {'/'.join(ch.changes_leader)} would change the leader" if ch.changes_leader else ""
                 lines.append(f"  would change: {ch.variable} ({ifs}){flip}")
         return "\n".join(lines)
-
-
-def _evidence_line(evidence: dict[str, str]) -> str:
-    if not evidence:
-        return "Evidence: none (prior probabilities)"
-    return "Evidence: " + ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
 def leading_causes(posterior: Posterior, top: int = 3, min_probability: float = 0.05) -> list[str]:

@@ -104,15 +104,7 @@ class Assessment(Result):
 
     def table(self) -> str:
         """A readable text table: causes most probable first, then triage and advice."""
-        lines = []
-        if self.posterior.evidence:
-            years = self.posterior.age_years
-            lines.append("Evidence: " + ", ".join(f"{k}={v}" + (f" (age {years:g})" if k == "age_group" and years
-                                                                  is not None else "")
-                                                  for k, v in self.posterior.evidence.items()))
-        else:
-            lines.append("Evidence: none (prior probabilities)")
-        lines.append("")
+        lines = [evidence_line(self.posterior), ""]
         width = max(len(n) for n in structure.TARGETS)
         lines.append(f"{'cause':<{width}}  probability")
         for name in self.posterior.ranking:
@@ -181,6 +173,15 @@ def reported(value: str | None, states: frozenset[str] | set[str], soft_threshol
         # the other states get likelihood 1 - L: they are reported when that reaches the threshold
         return bool(set(states) - members) and 1.0 - lik >= soft_threshold
     return any(s in states for s in value.split(SET_SEPARATOR))
+
+
+def evidence_line(posterior: Posterior) -> str:
+    """The first line of a text answer: the evidence as given, with the age in years beside its band."""
+    if not posterior.evidence:
+        return "Evidence: none (prior probabilities)"
+    years = posterior.age_years
+    return "Evidence: " + ", ".join(f"{k}={v}" + (f" (age {years:g})" if k == "age_group" and years is not None else "")
+                                    for k, v in posterior.evidence.items())
 
 
 def age_known(kind: str, years: str | None, group: str | None, limit: float, soft: float) -> bool:
