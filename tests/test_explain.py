@@ -147,7 +147,9 @@ def test_red_flags_first_while_dvt_is_plausible(model):
     assert screening == {f.question for f in policy.red_flags if "dvt" in f.screens_for} - {"pregnancy"}
     assert screening <= set(flagged)
     assert [q.variable for q in nq.questions[:len(flagged)]] == flagged
-    assert [q.score for q in nq.questions[:3]] == sorted((q.score for q in nq.questions[:3]), reverse=True)
+    # breathlessness, a listed red flag that would make the answer an emergency, first; the others best first
+    assert nq.questions[0].variable == "breathlessness"
+    assert [q.score for q in nq.questions[1:4]] == sorted((q.score for q in nq.questions[1:4]), reverse=True)
     # the threshold comes from priors/triage.yaml: above P(dvt), only questions whose answer would send the
     # patient the same day stay red flags
     strict = dataclasses.replace(policy, red_flag_threshold=0.99)
@@ -426,3 +428,15 @@ def test_a_piece_that_leaves_a_certainty_as_it_was_is_neutral_not_decisive(model
     age = next(p for p in cause.neutral if p.variable == "age_group")
     assert age.weight == 0.0 and age.posterior_without == 1.0
     assert [p.weight for p in cause.for_ if p.variable == "dvt"] == [None]
+
+
+def test_after_an_injury_the_emergency_question_comes_before_the_same_day_ones(model):
+    """The contract: after an injury cold_pale_foot (an emergency, a torn artery) is asked before other questions;
+    a listed red flag that could make the answer an emergency goes before the same-day red flags."""
+    for age in ("adolescent", "adult", "over_60"):
+        order = [q.variable for q in model.next_questions({"age_group": age, "recent_trauma": "yes"}).questions]
+        assert order.index("cold_pale_foot") <= 1, (age, order[:4])  # beside breathlessness, the other emergency
+        assert all(order.index("cold_pale_foot") < order.index(q)
+                   for q in ("rapid_swelling", "knee_stuck", "unable_to_bear_weight") if q in order), (age, order[:6])
+    quiet = model.next_questions({"age_group": "child", "night_pain_both_legs": "yes"})
+    assert quiet.questions[0].variable not in ("cold_pale_foot", "knee_dislocation")

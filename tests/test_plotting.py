@@ -285,3 +285,14 @@ def test_plotting_never_imports_pgmpy():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_sweep_with_impossible_values_keeps_them_on_the_axis(model):
+    """The README: a sweep keeps an impossible value as an explicit row; its plot shows it (labelled) on the x axis,
+    without a layout warning (pytest turns warnings into errors)."""
+    sweep = model.sweep("pregnancy", base={"sex": "male"})
+    assert set(sweep.impossible) == {"pregnant", "postpartum"}
+    ax = sweep.plot()
+    low, high = ax.get_xlim()
+    assert low < 0 and high > 2 and [t.get_text() for t in ax.get_xticklabels()] == ["no", "pregnant", "postpartum"]
+    assert sum(t.get_text() == "impossible" for t in ax.texts) == 2

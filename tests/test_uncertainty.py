@@ -314,3 +314,10 @@ def test_cli_refuses_bad_uncertainty_values(args):
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert lines[0].startswith("popliteal: error: argument --") and args[-1] in lines[0]
     assert proc.stdout == ""
+
+
+def test_cli_refuses_a_seed_without_draws_to_seed():
+    """A seed given without --uncertainty would be ignored silently: one line, status 2 (the contract's bad input)."""
+    proc = cli("query", "--seed", "3")
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert "--seed" in proc.stderr and "--uncertainty" in proc.stderr

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="write a bar chart of the posteriors (.png or .svg)")
     p.add_argument("--uncertainty", metavar="N", type=_draws, default=None,
                    help="add 90%% intervals from N draws of the priors within their ranges")
-    p.add_argument("--seed", metavar="S", type=whole_number(0), default=0,
-                   help="random seed of the uncertainty draws (default 0: reproducible)")
+    p.add_argument("--seed", metavar="S", type=whole_number(0), default=None,
+                   help="random seed of the uncertainty draws, with --uncertainty (default 0: reproducible)")
     p.add_argument("--target", metavar="NAME", action="append", default=[],
                    help="also show P(NAME = state | evidence) for every state of any variable (a finding, a risk "
                         "factor, a cause); repeatable")
@@ -132,10 +132,12 @@ def cmd_query(args) -> int:
 
     if args.plot is not None:
         plot_target(args.plot)
+    if args.seed is not None and args.uncertainty is None:
+        raise UsageError("--seed: seeds the uncertainty draws; give --uncertainty N as well")
     evidence, scenario = evidence_from_args(args)  # validate before loading anything heavy
     targets = check_targets(args.target)
     model = load_model(args.priors)
-    result = model.query(evidence, uncertainty=args.uncertainty, seed=args.seed)
+    result = model.query(evidence, uncertainty=args.uncertainty, seed=0 if args.seed is None else args.seed)
     mpe = model.mpe(evidence) if args.mpe else None
     marginals = model.marginals(evidence, targets) if targets else None
     if args.plot is not None:

@@ -456,11 +456,12 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     The score of a question ``Q`` is ``H(e) - sum_s P(Q=s | e) H(e, Q=s)`` where
     ``H`` is the sum over causes and complications of the binary entropy (bits)
     of ``P(cause | ...)``; it equals ``sum_C I(C; Q | e)`` and is never negative.
-    Red-flag questions come first, best first among themselves: those of ``policy.red_flags``
+    Red-flag questions come first: those of ``policy.red_flags``
     whose dangerous cause has a posterior of at least ``policy.red_flag_threshold``, or whose
     ``after`` evidence is reported, and any question one of whose answers would raise the triage
-    to a same-day level (:data:`SAME_DAY`), however unlikely that answer. The other questions
-    follow by score. Questions below :data:`MIN_INFORMATION` bits are listed as not worth asking,
+    to a same-day level (:data:`SAME_DAY`), however unlikely that answer. Among them, the listed red flags (``policy.red_flags``, in play)
+    one of whose answers would make the answer an emergency come first (a cold, pale foot after an
+    injury, new breathlessness while a thrombosis is plausible), then the others, best first. The other questions follow by score. Questions below :data:`MIN_INFORMATION` bits are listed as not worth asking,
     unless one of their answers would change the triage level (a denial that self-care needs).
 
     Parameters
@@ -489,13 +490,17 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     answer_rules = _answer_rules(policy)
     flagged, plain, idle = [], [], []
     levels_after = {}
+    first: set[str] = set()  # listed red flags that could make the answer an emergency
     for q in candidates:
         answers = wi.answers(q)
         expected = sum(p * float(binary_entropy(post).sum()) for _, p, post in answers)
         score = max(h_base - expected, 0.0) if answers else 0.0
         after = _triage_after(q, answers, posterior, policy)
         levels_after[q] = {state: t.level for state, t in after.items()}
-        reason = (_red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
+        listed = _red_flag_reason(flags.get(q), posterior.probabilities, policy, posterior.evidence, answers)
+        if listed is not None and level != "emergency" and "emergency" in levels_after[q].values():
+            first.add(q)
+        reason = (listed
                   or _escalation_reason(q, after, level)
                   or _two_answer_reason(q, facts(posterior), level, answer_rules,
                                         policy.soft_evidence_threshold, open_questions))
@@ -510,7 +515,11 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
             idle.append(q)
     order = {n: i for i, n in enumerate(structure.NAMES)}
     key = lambda q: (-q.score, order[q.variable])  # noqa: E731
-    ranked = tuple(sorted(flagged, key=key) + sorted(plain, key=key))
+
+    def urgency(q: Question) -> tuple:  # a threat to life or limb is screened first, as a triager does
+        return (q.variable not in first, *key(q))
+
+    ranked = tuple(sorted(flagged, key=urgency) + sorted(plain, key=key))
     return NextQuestions(posterior=posterior, questions=ranked, not_worth_asking=tuple(idle), entropy=h_base,
                          red_flag_threshold=threshold, whatif=wi, level=level, levels_after=levels_after)
 

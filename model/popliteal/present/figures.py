@@ -552,6 +552,9 @@ def plot_sweep(sweep, ax=None, causes=None, top: int = 6, title: str | None = No
             if value in sweep.impossible:
                 ax.text(x, 0.02 * top_y, "impossible", rotation=90, ha="center", va="bottom", fontsize=7,
                         color="#777777")
+        if len(xs) > 1:  # every value on the axis, also those the model holds impossible (no line reaches them)
+            pad = 0.5 if not numeric else 0.05 * (max(xs) - min(xs))
+            ax.set_xlim(min(xs) - pad, max(xs) + pad)
         if not numeric:
             ax.set_xticks(xs, [str(v) for v in sweep.values])
         ax.set_xlabel("age in years (the model is stepwise in age groups)" if sweep.variable == "age"
