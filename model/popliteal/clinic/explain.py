@@ -456,13 +456,15 @@ def next_questions(engine: Engine, evidence: Evidence, policy: TriagePolicy, dig
     The score of a question ``Q`` is ``H(e) - sum_s P(Q=s | e) H(e, Q=s)`` where
     ``H`` is the sum over causes and complications of the binary entropy (bits)
     of ``P(cause | ...)``; it equals ``sum_C I(C; Q | e)`` and is never negative.
-    Red-flag questions come first: those of ``policy.red_flags``
-    whose dangerous cause has a posterior of at least ``policy.red_flag_threshold``, or whose
-    ``after`` evidence is reported, and any question one of whose answers would raise the triage
-    to a same-day level (:data:`SAME_DAY`), however unlikely that answer. Among them, the listed red flags (``policy.red_flags``, in play)
-    one of whose answers would make the answer an emergency come first (a cold, pale foot after an
-    injury, new breathlessness while a thrombosis is plausible), then the others, best first. The other questions follow by score. Questions below :data:`MIN_INFORMATION` bits are listed as not worth asking,
-    unless one of their answers would change the triage level (a denial that self-care needs).
+    Red-flag questions come first: those of ``policy.red_flags`` whose dangerous cause has a
+    posterior of at least ``policy.red_flag_threshold``, or whose ``after`` evidence is reported,
+    and any question one of whose answers would raise the triage to a same-day level
+    (:data:`SAME_DAY`), however unlikely that answer. Among them, the listed red flags in play one
+    of whose answers would make the answer an emergency come first (a cold, pale foot after an
+    injury, new breathlessness while a thrombosis is plausible), then the others, best first. The
+    other questions follow by score. Questions below :data:`MIN_INFORMATION` bits are listed as
+    not worth asking, unless one of their answers would change the triage level (a denial that
+    self-care needs).
 
     Parameters
     ----------
