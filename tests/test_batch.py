@@ -784,3 +784,18 @@ def test_added_texts_quote_as_the_csv_module_does():
             ["x", *(repr(v) if v == v else "" for v in probs[i].tolist()), levels[i], errors[i]])
         expected.append(buffer.getvalue()[1:-1])
     assert texts == expected
+
+
+def test_a_complaint_column_with_empty_cells_changes_nothing(model):
+    """The contract: knee_pain is always known, and knee_pain=yes changes nothing. An empty knee_pain cell is that
+    known pain (as a query without it), not an unknown one, and one case that names it leaves the others alone."""
+    alone = model.query_many([{"age": 91}, {"age": 34, "pregnancy": "postpartum"}])
+    mixed = model.query_many([{"age": 91}, {"age": 34, "pregnancy": "postpartum"}, {"age": 91, "knee_pain": "yes"}])
+    cols = [f"p_{t}" for t in structure.TARGETS]
+    assert np.allclose(mixed.loc[:1, cols].to_numpy(float), alone[cols].to_numpy(float), rtol=0, atol=1e-12)
+    assert (mixed.loc[:1, "triage"] == alone["triage"]).all()
+    assert np.allclose(mixed.loc[2, cols].to_numpy(float), alone.loc[0, cols].to_numpy(float), rtol=0, atol=1e-12)
+    framed = model.score(pd.DataFrame({"age": ["34", "34"], "pregnancy": ["postpartum"] * 2, "knee_pain": ["", "yes"]}))
+    assert framed.loc[0, "p_dvt"] == pytest.approx(framed.loc[1, "p_dvt"], abs=1e-12)
+    assert framed.loc[0, "p_dvt"] == pytest.approx(model.query({"age": 34, "pregnancy": "postpartum"})
+                                                   .probabilities["dvt"], abs=1e-12)

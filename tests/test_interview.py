@@ -296,3 +296,10 @@ def test_an_age_typed_in_years_reaches_the_ottawa_rule_in_every_step(model):
     assert band.answer("age_group", "adult").years is None and band.evidence.years is None
     started = model.interview({"age": 57})
     assert started.answer("recent_trauma", "yes").triage == "urgent" == started.assessment().triage.level
+
+
+def test_a_huge_typed_answer_is_echoed_cut_as_its_error_is():
+    """Piped answers are echoed for the transcript; a 200,000-character line is cut (shorten), not written out whole."""
+    proc = cli("interview", "-e", "recent_trauma=yes", "--json", stdin="y" * 200_000 + "\nquit\n")
+    assert proc.returncode == 0 and len(proc.stderr) < 10_000, len(proc.stderr)
+    assert "(200000 characters)" in proc.stderr

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
+from ..common.messages import shorten
 from ..network import structure
 from ..engine.evidence import AGE, Evidence, EvidenceError, age_to_group, from_mapping
 from .explain import NextQuestions, Question, next_questions
@@ -477,8 +478,8 @@ def run(model, evidence: Evidence | Mapping[str, Any] | None, inp: TextIO, out: 
             out.write("\n")
             reason = "end_of_input"
             break
-        if echo:
-            out.write(line.rstrip("\n") + "\n")
+        if echo:  # the transcript shows the answer as typed, cut as the error messages cut it
+            out.write(shorten(line.rstrip("\n")) + "\n")
         try:
             result = iv.answer(q.variable, line)
         except EvidenceError as exc:  # not understood, or impossible with the evidence so far

@@ -138,6 +138,8 @@ def _parse_column(column: str, values) -> _Column:
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     k = len(uniques)
     table = np.ones((k + 1, card))
+    if name == structure.COMPLAINT:  # always known (every case has the pain): an empty cell is that, not unknown
+        table[:] = from_mapping({name: "yes"}).likelihoods()[name]
     shown = np.full(k + 1, "", dtype=object)
     problems = np.full(k + 1, None, dtype=object)
     years = np.full(k + 1, "", dtype=object) if column == AGE else None
