@@ -148,8 +148,6 @@ def parse_answer(variable: str, text: str) -> tuple[str, str | None]:
                 years = None
             if years is not None:
                 return "answer", age_to_group(years)
-    from ..common.messages import shorten
-
     shown = shorten(text.strip()) or "(empty)"
     raise AnswerError(f"not understood: {shown!r}; answer {answer_help(variable)}")
 
@@ -320,7 +318,6 @@ class Interview:
         """
         if not isinstance(variable, str) or variable not in structure.BY_NAME:
             from ..engine.evidence import _suggest
-            from ..common.messages import shorten
 
             hint = _suggest(variable, structure.NAMES) if isinstance(variable, str) else ""
             raise AnswerError(f"unknown variable {shorten(repr(variable))}{hint}")
