@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "model"))
 import popliteal  # noqa: E402
 from popliteal.network import structure  # noqa: E402
 from popliteal.common import safeyaml
-from popliteal.engine.evidence import from_mapping  # noqa: E402
+from popliteal.engine.evidence import AGE, from_mapping  # noqa: E402
 from popliteal.clinic.interview import SETTLE_PROBABILITY, Interview  # noqa: E402
 
 VIGNETTES = ROOT / "tests" / "vignettes"
@@ -63,8 +63,8 @@ def fixed_order(model, evidence) -> dict:
     trace = [_state(model, {})]
     for k in range(1, len(names) + 1):
         given = {n: full[n] for n in names[:k]}
-        if "age_group" in given and "age" in full:
-            given["age"] = full["age"]  # the years beside their band, as the full vignette has them
+        if "age_group" in given and AGE in full:
+            given[AGE] = full[AGE]  # the years beside their band, as the full vignette has them
         trace.append(_state(model, given))
     return {"answers": len(names), "needed": _needed(trace, trace[-1])}
 

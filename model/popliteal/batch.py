@@ -70,9 +70,8 @@ import numpy as np
 from .api import load
 from .common.interrupts import handlers, interrupts_held, raise_if_interrupted
 from .common.messages import shorten
-from .clinic.scoring import (DEFAULT_CHUNK_SIZE, OUTPUT_COLUMNS, BatchError, Layout, Parsed, _added_columns,
-                             _score_chunk, layout, parse_frame, score_frame, triage_rows)
-from .engine.evidence import AGE
+from .clinic.scoring import (DEFAULT_CHUNK_SIZE, EVIDENCE_COLUMNS, OUTPUT_COLUMNS, BatchError, Layout, Parsed,
+                             _added_columns, _score_chunk, layout, parse_frame, score_frame, triage_rows)
 from .engine.sampling import draw_states
 from .network import structure
 
@@ -197,7 +196,6 @@ def _sniff(sample: str, name: str, sep: str | None) -> tuple[str, list[str]]:
     """
     if not sample.strip():
         raise BatchError(f"{name}: the file is empty (no header row)")
-    valid = {*structure.NAMES, AGE, *structure.ALIASES}
     best = None
     for candidate in ((sep,) if sep else SEPARATORS):
         try:
@@ -205,7 +203,7 @@ def _sniff(sample: str, name: str, sep: str | None) -> tuple[str, list[str]]:
                           [])
         except csv.Error as exc:
             raise BatchError(f"{name}: cannot read the header row: {exc}") from None
-        hits = sum(c in valid for c in header)
+        hits = sum(c in EVIDENCE_COLUMNS for c in header)
         if best is None or hits > best[0]:
             best = (hits, candidate, header)
     hits, chosen, header = best
@@ -220,8 +218,7 @@ def _layout_of(reader) -> Layout:
     Such a file would score every row as the prior: most often a CSV file
     separated by another character than the one read.
     """
-    valid = {*structure.NAMES, AGE, *structure.ALIASES}
-    if any(str(c) in valid for c in reader.header):
+    if any(str(c) in EVIDENCE_COLUMNS for c in reader.header):
         return layout(reader.header, reader.name)
     header = reader.header
     shown = shorten(repr(header[0]) if len(header) == 1 else ", ".join(header))

@@ -27,6 +27,8 @@ from .policy import triage_many
 DEFAULT_CHUNK_SIZE = 50_000
 #: The columns that scoring adds, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = (*(f"p_{t}" for t in structure.TARGETS), "triage", "error")
+#: The names an evidence column may have: a variable, ``age`` (in years) or an alias.
+EVIDENCE_COLUMNS: tuple[str, ...] = (*structure.NAMES, AGE, *structure.ALIASES)
 
 class BatchError(ValueError):
     """A problem with the input or output file as a whole (the CLI exits with status 2)."""
@@ -76,13 +78,12 @@ def layout(columns, source: str = "input") -> Layout:
     if clash:
         raise BatchError(f"{source}: column {clash[0]!r} collides with an output column of the same name; "
                          f"rename it (the output adds {', '.join(OUTPUT_COLUMNS[-2:])} and p_<cause> columns)")
-    valid = (*structure.NAMES, AGE, *structure.ALIASES)
     evidence, ignored = [], []
     for c in columns:
-        if c in valid:
+        if c in EVIDENCE_COLUMNS:
             evidence.append(c)
             continue
-        near = difflib.get_close_matches(c.strip().lower(), valid, n=1, cutoff=0.8)
+        near = difflib.get_close_matches(c.strip().lower(), EVIDENCE_COLUMNS, n=1, cutoff=0.8)
         if near and near[0] not in columns:
             raise BatchError(f"{source}: column {c!r} is not a variable; did you mean {near[0]}? Rename it "
                              "(a column that is not a variable would be passed through unused)")
