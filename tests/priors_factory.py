@@ -2,8 +2,9 @@
 
 The random folders exercise every kind of file: roots and multi-state nodes
 with a multi-state parent become tables, multi-state nodes with yes/no parents
-mixtures, yes/no nodes whose parents are all yes/no noisy-OR (every other one
-with its last parent scaling it), the rest logistic.
+mixtures, yes/no nodes whose parents are all yes/no and yes/no findings noisy-OR
+(every other one with its last parent scaling it; a multi-state parent causes the
+finding in every state but its first), the rest logistic.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ def random_node(var: structure.Variable, rng: np.random.Generator) -> dict:
         doc["kind"] = "mixture"
         doc["leak"] = {**_distribution(var, rng), "weight": _prob(rng, 0.05, 1.0), "weight_range": [0.0, 1.0]}
         doc["causes"] = [{"parent": p.name, **_distribution(var, rng)} for p in parents]
-    elif binary_parents:
+    elif binary_parents or var.kind == structure.FINDING:
         doc["kind"] = "noisy_or"
         doc["leak"] = {"probability": _prob(rng, 0.01, 0.3), "range": [0.0, 1.0], **_PROVENANCE}
-        scaled = parents[-1:] if len(parents) > 1 and len(var.name) % 2 else []
+        last = parents[-1]
+        scaled = [last] if len(parents) > 1 and len(var.name) % 2 and last.states == structure.YES_NO else []
         doc["causes"] = [{"parent": p.name, "probability": _prob(rng), "range": [0.0, 1.0], **_PROVENANCE}
-                         for p in parents if p not in scaled]
+                         for p in parents if p not in scaled and p.states == structure.YES_NO]
+        doc["causes"] += [{"parent": p.name, "state": s, "probability": _prob(rng), "range": [0.0, 1.0],
+                           **_PROVENANCE} for p in parents if p.states != structure.YES_NO for s in p.states[1:]]
         if scaled:
             doc["scaled_by"] = [{"parent": p.name, "factor": _prob(rng), "range": [0.0, 1.0], **_PROVENANCE}
                                 for p in scaled]

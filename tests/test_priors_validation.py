@@ -161,6 +161,44 @@ def test_noisy_or_cause_that_is_a_child_is_caught():
         _load(name, doc)
 
 
+def test_a_noisy_or_cause_with_more_states_names_each_causing_state():
+    """``calf_swelling`` lists pregnancy by state; a missing, unknown, repeated or exhaustive state is refused."""
+    name = "calf_swelling.yaml"
+    entries = [i for i, c in enumerate(_doc(name)["causes"]) if c["parent"] == "pregnancy"]
+    assert len(entries) == 2
+    for change, pattern in (
+        (lambda c: c.pop("state"), r"state: missing: pregnancy has the states no, pregnant, postpartum"),
+        (lambda c: c.update(state="twins"), r"state: unknown state 'twins' of pregnancy"),
+        (lambda c: c.update(state="pregnant"), r"state: pregnancy=pregnant repeats an earlier entry"),
+    ):
+        doc = _doc(name)
+        change(doc["causes"][entries[1]])
+        with pytest.raises(PriorsError, match=rf"^{name}: causes\[{entries[1]}\]\.{pattern}"):
+            _load(name, doc)
+    doc = _doc(name)
+    doc["causes"].append({**doc["causes"][entries[0]], "state": "no"})
+    with pytest.raises(PriorsError, match=rf"^{name}: causes: every state of pregnancy is listed"):
+        _load(name, doc)
+    doc = _doc(name)
+    doc["causes"][0]["state"] = "no"  # dvt, a yes/no cause
+    with pytest.raises(PriorsError, match=rf"^{name}: causes\[0\]\.state: a yes/no cause acts in 'yes'"):
+        _load(name, doc)
+
+
+def test_a_noisy_or_cause_with_more_states_leaves_its_unlisted_state_to_the_others():
+    """With only the leak and pregnancy active, P(swelling) is 1 - (1 - leak)(1 - p_state), and the leak when not pregnant."""
+    priors = load_priors(PRIORS)
+    node = priors.nodes["calf_swelling"]
+    values = {p.name: p.value for p in node.parameters}
+    var = structure.BY_NAME["calf_swelling"]
+    off = {p: structure.BY_NAME[p].states.index("no") for p in var.parents if p != "pregnancy"}
+    for state in ("no", "pregnant", "postpartum"):
+        index = tuple(off.get(p, structure.BY_NAME["pregnancy"].states.index(state)) for p in var.parents)
+        p_state = values.get(f"calf_swelling.cause[pregnancy={state}]", 0.0)
+        expected = 1 - (1 - values["calf_swelling.leak"]) * (1 - p_state)
+        assert node.table[(0, *index)] == pytest.approx(expected, abs=1e-15)
+
+
 def test_odds_ratio_must_be_positive():
     name = _first_table("logistic")
     doc = _doc(name)

@@ -499,7 +499,10 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     """Noisy-OR with a leak; a parent may instead scale the whole probability (``scaled_by``).
 
     ``P(yes | parents) = prod f_j * (1 - (1 - leak) * prod (1 - p_i))`` over the active causes ``i``
-    and the active scaling parents ``j`` (active in their ``state``, ``yes`` unless listed: a
+    and the active scaling parents ``j``. A yes/no cause is active in ``yes``; a cause with more
+    states (``pregnancy``) has one entry, with its own ``p``, for each ``state`` that causes the
+    finding, and is inactive in the states it does not list. A scaling parent is active in its
+    ``state`` (``yes`` unless listed: a
     finding that needs an injury is scaled by ``recent_trauma`` in state ``no``). A factor ``f_j``
     below 1 is an exclusion criterion: growing
     pains, a diagnosis of exclusion, are not diagnosed in a child who limps or has a swollen joint
@@ -510,7 +513,6 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     _forbid(ctx, data, ("rows", "baseline", "odds_ratios"), "noisy_or")
     if var.states != structure.YES_NO:
         raise ctx.fail("kind", "noisy_or needs a yes/no node")
-    _binary_parents(ctx, "noisy_or")
     leak = _mapping(ctx, data.get("leak"), "leak") if "leak" in data else None
     if leak is None:
         raise ctx.fail("leak", "missing")
@@ -522,13 +524,7 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
     if not isinstance(causes, list):
         raise ctx.fail("causes", "missing or not a list")
     seen: dict[str, str] = {}
-    slot: dict[str, int] = {}
-    for i, entry in enumerate(causes):
-        where = f"causes[{i}]"
-        entry, parent, value = _parent_entry(ctx, entry, where, "probability", seen)
-        slot[parent] = len(parameters)
-        parameters.append(_sourced(ctx, entry, where, f"{var.name}.cause[{parent}]", value, "probability",
-                                   entry.get("range")))
+    slots = _read_causes(ctx, causes, parameters, seen)
     scalers = _read_scalers(ctx, data, parameters, seen)
     missing = [p for p in var.parents if p not in seen]
     if missing:
@@ -540,12 +536,57 @@ def _load_noisy_or(ctx: _Ctx, data: dict[str, Any]):
         lead = values.shape[:-1]
         p_no = np.broadcast_to((1.0 - values[..., 0]).reshape(lead + (1,) * n_par), lead + shape[1:]).copy()
         for axis, parent in enumerate(var.parents):
-            if parent not in scalers:
-                p_no = p_no * _on_axis(lead, n_par, axis, 1.0 - values[..., slot[parent]], 0)
+            if parent in slots:
+                q = np.ones(lead + (shape[1 + axis],))
+                for state, index in slots[parent].items():
+                    q[..., state] = 1.0 - values[..., index]
+                p_no = p_no * q.reshape(lead + tuple(q.shape[-1] if a == axis else 1 for a in range(n_par)))
         p_yes = _scale(values, var, scalers) * (1.0 - p_no)
         return np.stack([p_yes, 1.0 - p_yes], axis=len(lead))
 
     return parameters, build
+
+
+def _read_causes(ctx: _Ctx, causes: list[Any], parameters: list[Parameter],
+                 seen: dict[str, str]) -> dict[str, dict[int, int]]:
+    """The ``causes`` of a noisy-OR: for each parent, the parameter slot of each state that causes the finding.
+
+    A yes/no parent has one entry, active in ``yes`` (its parameter keeps the name
+    ``node.cause[parent]``); a parent with more states has one entry per causing ``state``
+    (``node.cause[parent=state]``), and the states it does not list leave the finding to the others.
+    """
+    var = ctx.var
+    slots: dict[str, dict[int, int]] = {}
+    for i, entry in enumerate(causes):
+        where = f"causes[{i}]"
+        listed = isinstance(entry, dict) and entry.get("parent") in slots
+        entry, parent, value = _parent_entry(ctx, entry, where, "probability", {} if listed else seen,
+                                             optional=frozenset({"state"}))
+        states = structure.BY_NAME[parent].states
+        if states == structure.YES_NO:
+            if listed:
+                raise ctx.fail(f"{where}.parent", f"{parent!r} repeats {seen[parent]}")
+            if _state(entry.get("state", "yes")) != "yes":
+                raise ctx.fail(f"{where}.state", f"a yes/no cause acts in 'yes', got {entry['state']!r}")
+            name = f"{var.name}.cause[{parent}]"
+            state = 0
+        else:
+            if "state" not in entry:
+                raise ctx.fail(f"{where}.state", f"missing: {parent} has the states {', '.join(states)}")
+            label = _state(entry["state"])
+            if label not in states:
+                raise ctx.fail(f"{where}.state", f"unknown state {label!r} of {parent}")
+            state = states.index(label)
+            if state in slots.get(parent, {}):
+                raise ctx.fail(f"{where}.state", f"{parent}={label} repeats an earlier entry")
+            name = f"{var.name}.cause[{parent}={label}]"
+        slots.setdefault(parent, {})[state] = len(parameters)
+        parameters.append(_sourced(ctx, entry, where, name, value, "probability", entry.get("range")))
+    for parent, states in slots.items():
+        if len(states) == len(structure.BY_NAME[parent].states):
+            raise ctx.fail("causes", f"every state of {parent} is listed: at least one must leave the finding "
+                                     "to the other causes")
+    return slots
 
 
 def _parent_entry(ctx: _Ctx, entry: Any, where: str, value_key: str, seen: dict[str, str],

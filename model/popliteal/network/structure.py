@@ -142,10 +142,11 @@ VARIABLES: tuple[Variable, ...] = (
     _v("popliteal_swelling", FINDING, "palpable swelling or bump in the back of the knee",
        ("bakers_cyst_present", "bakers_cyst", "dvt", "hamstring_tendinopathy", "popliteus_tendinopathy",
         "growing_pains")),
+    # pregnancy added 2026-12-03: the swollen, aching legs of pregnancy and the puerperium, without a clot.
     _v("calf_swelling", FINDING, "swelling of the calf",
-       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains", "pregnancy")),
     _v("calf_pain", FINDING, "pain in the calf, at rest or on walking",
-       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation", "pregnancy")),
     # Added 2026-12-01: the history that tells a torn calf muscle (tennis leg) from a clot or a ruptured cyst.
     _v("calf_snap", FINDING,
        "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
