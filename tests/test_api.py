@@ -371,3 +371,24 @@ def test_model_score_refuses_a_frame_without_an_evidence_column_as_the_cli_does(
         model.score(pd.DataFrame({"foo": ["yes"]}))
     assert model.score(pd.DataFrame({"foo": ["yes"], "sex": ["male"]}))["triage"].notna().all()
     assert len(model.query_many([{}, {}])) == 2  # cases without evidence are the prior, as query answers them
+
+
+def test_sweep_and_grid_take_the_compatibility_name_with_its_own_states(model):
+    """The contract keeps ``pregnant_or_postpartum`` as evidence; sweep and grid looked its states up in the
+    structure and failed with a KeyError (QA, 2026-12-03)."""
+    swept = model.sweep("pregnant_or_postpartum", base={"sex": "female"})
+    assert swept.values == ("yes", "no")
+    for value in ("yes", "no"):
+        direct = model.posterior({"sex": "female", "pregnant_or_postpartum": value}).probabilities["dvt"]
+        row = swept.frame.query("cause == 'dvt' and value == @value")
+        assert row["probability"].item() == pytest.approx(direct, abs=1e-12)
+    grid = model.grid("sex", "pregnant_or_postpartum")
+    assert set(grid.frame["column"]) == {"yes", "no"}
+    impossible = grid.frame.query("row == 'male' and column == 'yes'")
+    assert impossible["triage"].unique().tolist() == ["impossible"]
+    with pytest.raises(EvidenceError, match=r"^grid: the two variables must differ \(both are pregnancy\)$"):
+        model.grid("pregnancy", "pregnant_or_postpartum")
+    for call in (lambda: model.sweep("pregnant_or_postpartm"), lambda: model.grid("sex", "pregnant_or_postpartm")):
+        with pytest.raises(EvidenceError, match=r"^unknown variable 'pregnant_or_postpartm'; did you mean "
+                                                r"pregnant_or_postpartum"):
+            call()

@@ -9,6 +9,7 @@ complaint (itself checked against brute force and pgmpy in ``test_inference_exac
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 
@@ -102,6 +103,24 @@ def test_knee_pain_yes_is_accepted_and_changes_nothing(model):
     a = model.posterior(ev).probabilities
     b = model.posterior({**ev, "knee_pain": "yes"}).probabilities
     assert a == pytest.approx(b, abs=1e-12)
+
+
+@pytest.mark.parametrize("ev", [
+    {"age": 30, "sports_overload": "yes", "pain_after_exercise": "yes", "calf_swelling": "no", "calf_pain": "no",
+     "calf_tenderness": "no"},
+    {"age": 70, "night_pain_both_legs": "yes"},  # a real clash: its warning must not grow
+])
+def test_knee_pain_yes_changes_no_warning_and_no_explanation(model, ev):
+    """It was taken for a piece of evidence: a false conflict warning (measure 6.8, "897 times less likely")
+    and a weight "for" each cause in explain (QA, 2026-12-03)."""
+    plain, told = model.query(ev), model.query({**ev, "knee_pain": "yes"})
+    assert told.warnings == plain.warnings and told.advice == plain.advice
+    assert told.triage == plain.triage
+    with_it, without = model.conflict({**ev, "knee_pain": "yes"}), model.conflict(ev)
+    assert (with_it.pair, with_it.conflicting) == (without.pair, without.conflicting)
+    assert with_it.score == pytest.approx(without.score, abs=1e-9)
+    a, b = model.explain(ev).frame, model.explain({**ev, "knee_pain": "yes"}).frame
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("value", ["no", "yes:0.7"])

@@ -11,11 +11,13 @@ walk on is seen the same day.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from popliteal import batch
+from popliteal.common import safeyaml
 
 from popliteal.network import structure
 from popliteal.engine.inference import Posterior
@@ -33,6 +35,7 @@ def policy(model):
     return model.priors.triage
 
 
+ROOT = Path(__file__).resolve().parents[1]
 CALF_ANSWERED = {"calf_swelling": "no", "calf_tenderness": "no", "calf_pain": "no"}
 
 
@@ -193,11 +196,23 @@ def test_a_knee_dislocated_in_an_injury_is_an_emergency_for_its_artery(policy):
     assert out.triage.level == "emergency" and out.triage.rules == ("knee_dislocated",)
     assert out.advice_ids[0] == "dislocation_emergency" and "call emergency services now" in out.advice[0]
     assert not {i for i in out.advice_ids if i.endswith("_today")}
+    assert "pech" not in out.advice_ids  # first aid that "applies first" would compete with the call
     assert triage(posterior({"age_group": "adult", "knee_dislocation": "no", "recent_trauma": "yes",
                              "unable_to_bear_weight": "no"}), policy).level == "doctor"
     # the question asks about a knee out of place after an injury: the injury need not be answered too
     for age in ("child", "adolescent", "adult", "over_60"):
         assert triage(posterior({"age_group": age, "knee_dislocation": "yes"}), policy).level == "emergency", age
+
+
+def test_every_advice_entry_says_at_which_levels_it_shows(policy):
+    """An entry without ``levels`` shows at every level, beside "call emergency services now" too, as the
+    PECH first aid did after a dislocated knee (QA, 2026-12-03): each entry names its levels, and the
+    emergency level takes only texts written for it alone."""
+    entries = safeyaml.load_file(ROOT / "priors" / "advice.yaml")["advice"]
+    assert [e["id"] for e in entries if "levels" not in e] == []
+    at_emergency = [item.id for item in policy.advice if "emergency" in item.levels]
+    assert "call_emergency_pe" in at_emergency
+    assert [i for i in at_emergency if policy.advice_by_id()[i].levels != ("emergency",)] == []
 
 
 def test_guideline_says_a_cold_pale_foot_is_an_emergency_with_or_without_an_injury(policy):
@@ -347,7 +362,9 @@ def test_pech_follows_a_fall_and_heat_never_sits_beside_danger_or_trauma(simulat
         trauma = (reported(ev.get("recent_trauma"), {"yes"}, soft)
                   or reported(ev.get("high_energy_injury"), {"yes"}, soft))
         cold_foot = reported(ev.get("cold_pale_foot"), {"yes"}, soft)  # no compression or elevation then
-        assert ("pech" in ids) == (trauma and not cold_foot), evidence
+        # and no first aid that "applies first" beside "call emergency services now"
+        emergency = result.triage.level == "emergency"
+        assert ("pech" in ids) == (trauma and not cold_foot and not emergency), evidence
         if result.triage.level in ("doctor", "self_care"):
             assert ("injury_when_today" in ids) == trauma, evidence
         # G-care / Cornwall / East Lancashire: a stuck (locked) knee, a knee that swelled within hours of an

@@ -151,17 +151,22 @@ def _state_text(evidence: Evidence, name: str) -> tuple[str, float | None]:
 
 
 def _ordered_names(evidence: Evidence) -> list[str]:
-    return [n for n in structure.NAMES if n in evidence.names]
+    """The pieces of evidence in network order, without the complaint: ``knee_pain=yes`` is known in every
+    query, so it neither weighs for a cause nor clashes with anything (it did both until 2026-12-03)."""
+    return [n for n in structure.NAMES if n in evidence.names and n != structure.COMPLAINT]
 
 
 def _rows_likelihoods(evidence: Evidence, rows: Sequence[Iterable[str]]) -> dict[str, np.ndarray]:
-    """Likelihoods of a batch whose row ``i`` keeps only the pieces named in ``rows[i]``."""
+    """Likelihoods of a batch whose row ``i`` keeps only the pieces named in ``rows[i]``.
+
+    The complaint, when given, is kept in every row: it is known in every query, not a piece.
+    """
     base = evidence.likelihoods()
     out = {}
     for name, lik in base.items():
         arr = np.ones((len(rows), lik.shape[0]))
         for i, keep in enumerate(rows):
-            if name in keep:
+            if name in keep or name == structure.COMPLAINT:
                 arr[i] = lik
         out[name] = arr
     return out

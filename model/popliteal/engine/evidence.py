@@ -184,6 +184,20 @@ def evidence_name(name: Any) -> str:
     return _check_name(name)
 
 
+def states_of(name: Any) -> tuple[str, ...]:
+    """The states evidence on ``name`` may take: a variable's, or those of a name of ``structure.ALIASES``.
+
+    Raises
+    ------
+    EvidenceError
+        For a name that is neither (``age``, whose values are years, included), with the nearest valid ones.
+    """
+    name = str(name).strip()
+    if name in structure.ALIASES:
+        return tuple(structure.ALIASES[name][1])
+    return structure.BY_NAME[_check_name(name)].states
+
+
 def _check_likelihood(name: str, text: str, lik: Any) -> float:
     """A soft likelihood: a float in (0, 1]."""
     if isinstance(lik, bool) or not isinstance(lik, (int, float)) or not 0.0 < lik <= 1.0:

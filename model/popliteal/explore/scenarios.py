@@ -34,7 +34,7 @@ import numpy as np
 
 from ..network import structure
 from ..present.result import Result
-from ..engine.evidence import AGE, Evidence, EvidenceError, from_mapping
+from ..engine.evidence import AGE, Evidence, EvidenceError, from_mapping, states_of
 from ..engine.inference import IMPOSSIBLE, ImpossibleEvidence, Posterior, explain_impossible
 from ..clinic.policy import Assessment, assess, thresholds_in_play
 
@@ -331,9 +331,7 @@ def sweep(model, variable: str, states: Sequence | None = None,
     if variable == AGE:
         values = tuple(DEFAULT_AGES if states is None else states)
     else:
-        if variable not in structure.BY_NAME:
-            from_mapping({variable: "yes"})  # raises the one-line error with suggestions
-        values = tuple(structure.BY_NAME[variable].states if states is None else states)
+        values = tuple(states_of(variable) if states is None else states)
     if not values:
         raise EvidenceError(f"sweep {variable}: no states to visit")
     cases = [_merge(base_ev, from_mapping({variable: value})) for value in values]
@@ -468,13 +466,12 @@ def grid(model, var_a: str, var_b: str, cause: str = "dvt",
     _check_cause(cause)
     var_a = "age_group" if var_a == AGE else var_a
     var_b = "age_group" if var_b == AGE else var_b
-    for var in (var_a, var_b):
-        if var not in structure.BY_NAME:
-            from_mapping({var: "yes"})  # raises with suggestions
-    if var_a == var_b:
-        raise EvidenceError(f"grid: the two variables must differ (both are {var_a})")
-    sa = tuple(structure.BY_NAME[var_a].states if states_a is None else states_a)
-    sb = tuple(structure.BY_NAME[var_b].states if states_b is None else states_b)
+    known_a, known_b = states_of(var_a), states_of(var_b)  # raise the one-line error with suggestions
+    same = {structure.ALIASES.get(v, (v,))[0] for v in (var_a, var_b)}
+    if len(same) == 1:
+        raise EvidenceError(f"grid: the two variables must differ (both are {same.pop()})")
+    sa = tuple(known_a if states_a is None else states_a)
+    sb = tuple(known_b if states_b is None else states_b)
     ev_a = [from_mapping({var_a: s}) for s in sa]
     ev_b = [from_mapping({var_b: s}) for s in sb]
     return _grid(model, cause, sa, sb, var_a, var_b, model.evidence(base),
