@@ -67,18 +67,20 @@ def test_soft_piece_reports_its_likelihood(model):
 
 
 def test_weight_given_the_rest_equals_the_plain_likelihood_ratio_when_pieces_are_independent(model):
-    """calf_tingling has tibial_nerve_irritation as its only parent, so given the cause it is
-    independent of weight_training: each piece's likelihood ratio given the other is its
-    plain one, and weight == weight_alone exactly. (Hand check: the weight of calf_tingling
-    is log P(tingling | nerve) / P(tingling | no nerve), the two rows of calf_tingling.yaml.)"""
-    result = model.explain({"weight_training": "yes", "calf_tingling": "yes"}, top=len(structure.TARGETS))
-    nerve = result["tibial_nerve_irritation"]
-    assert {p.variable for p in nerve.for_} == {"weight_training", "calf_tingling"}
-    for piece in nerve.for_:
+    """night_pain_both_legs has growing_pains as its only parent, so given the cause it is
+    independent of recent_trauma (a parent of the cause): each piece's likelihood ratio given the
+    other is its plain one, and weight == weight_alone exactly. (Hand check: the weight of the night
+    pain is log P(night pain | growing pains) / P(night pain | none), the two columns of
+    night_pain_both_legs.yaml.) Until 2026-12-03 the test used calf_tingling, which since has a
+    second parent (lumbar_radiculopathy)."""
+    result = model.explain({"recent_trauma": "no", "night_pain_both_legs": "yes"}, top=len(structure.TARGETS))
+    growing = result["growing_pains"]
+    assert {p.variable for p in growing.for_} == {"recent_trauma", "night_pain_both_legs"}
+    for piece in growing.for_:
         assert piece.weight == pytest.approx(piece.weight_alone, abs=1e-9)
-    table = model.priors.nodes["calf_tingling"].table  # axes: (calf_tingling, tibial_nerve_irritation)
-    tingling = next(p for p in nerve.for_ if p.variable == "calf_tingling")
-    assert tingling.weight == pytest.approx(math.log(table[0, 0] / table[0, 1]), abs=1e-9)
+    table = model.priors.nodes["night_pain_both_legs"].table  # axes: (night_pain_both_legs, growing_pains)
+    night = next(p for p in growing.for_ if p.variable == "night_pain_both_legs")
+    assert night.weight == pytest.approx(math.log(table[0, 0] / table[0, 1]), abs=1e-9)
 
 
 def test_would_change_against_requerying(model):

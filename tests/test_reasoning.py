@@ -321,7 +321,9 @@ def test_advice_never_contradicts_its_triage_level(simulated):
                            "doctor": "safety_net_doctor", "self_care": "safety_net_wait"}[level]
         if level == "emergency":  # the emergency text of every emergency rule that fired
             rules = set(result.triage.rules)
-            assert rules <= {"pe_symptomatic", "pe_probable", "knee_dislocated", "cold_pale_foot"}, rules
+            assert rules <= {"pe_symptomatic", "pe_probable", "knee_dislocated", "cold_pale_foot", "cauda_equina"}, rules
+            if "cauda_equina" in rules:
+                assert "cauda_equina_emergency" in ids
             if rules & {"pe_symptomatic", "pe_probable"}:
                 assert "call_emergency_pe" in ids
             if "knee_dislocated" in rules:

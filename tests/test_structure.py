@@ -28,8 +28,10 @@ CONTRACT_FINDINGS = {
 ADDED_FINDINGS = {"persistent_pain", "calf_pain", "bruising", "pain_side", "unable_to_bear_weight",
                   "knee_stuck", "rapid_swelling", "pain_downhill", "fever",
                   "knee_dislocation", "calf_snap", "vein_cord", "sole_numbness",
-                  "cold_pale_foot", "high_energy_injury", "leg_weakness", "knee_pop"}
-ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain"}
+                  "cold_pale_foot", "high_energy_injury", "leg_weakness", "knee_pop", "back_pain",
+                  "saddle_numbness"}
+#: 2026-12-03: lumbar_radiculopathy (pain referred from the lower back), with back_pain and saddle_numbness.
+ADDED_CAUSES = {"other_calf_condition", "osteoarthritis_pain", "lumbar_radiculopathy"}
 ADDED_PRESENCE = {"meniscus_tear_present", "bakers_cyst_present"}
 #: The contract's 2026-11-30 additions: pregnancy (no/pregnant/postpartum) carries the old
 #: pregnant_or_postpartum, which stays accepted as evidence (structure.ALIASES).

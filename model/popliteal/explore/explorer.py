@@ -40,6 +40,7 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "pain_side", "popliteal_swelling", "calf_pain", "calf_snap", "calf_swelling", "calf_tenderness", "vein_cord",
     "skin_discoloration", "bruising", "redness_warmth", "sudden_severe_pain", "pain_downhill", "knee_locking",
     "knee_stuck", "knee_pop", "knee_dislocation", "high_energy_injury", "cold_pale_foot", "leg_weakness",
+    "back_pain", "saddle_numbness",
     "knee_instability", "rapid_swelling",
     "unable_to_bear_weight", "night_pain_both_legs", "persistent_pain", "breathlessness", "fever",
 )

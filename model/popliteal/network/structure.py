@@ -131,13 +131,19 @@ VARIABLES: tuple[Variable, ...] = (
     _v("other_calf_condition", CAUSE,
        "another calf condition that mimics a thrombosis: a torn calf muscle (tennis leg), cellulitis, "
        "superficial thrombophlebitis", ("age_group", "anticoagulation")),
+    # Added 2026-12-03: pain referred from the lower back (sciatica), which tingles the calf and numbs the sole
+    # as an entrapped tibial nerve does, and is far commoner (an independent review: a numb sole with a
+    # tingling calf gave the tibial nerve 98%).
+    _v("lumbar_radiculopathy", CAUSE,
+       "a pinched or irritated nerve root in the lower back (sciatica) whose pain runs into the back of the "
+       "knee or the calf", ("age_group",)),
     # --- the complaint: the pain every user of the model has --------------------------
     # Always known ("yes"): the causes compete for it, so a cause that explains this pain makes
     # the others less likely (explaining away). See priors/knee_pain.yaml and engine.complaint.
     _v("knee_pain", COMPLAINT_KIND, "this pain at the back of the knee (always yes: the model is for people who have it)",
        ("meniscus_tear", "ligament_injury", "hamstring_tendinopathy", "popliteus_tendinopathy",
         "osteoarthritis_pain", "epiphysiolysis", "growing_pains", "bakers_cyst_rupture", "bakers_cyst", "dvt",
-        "tibial_nerve_irritation", "other_calf_condition")),
+        "tibial_nerve_irritation", "other_calf_condition", "lumbar_radiculopathy")),
     # --- findings -------------------------------------------------------------------
     _v("popliteal_swelling", FINDING, "palpable swelling or bump in the back of the knee",
        ("bakers_cyst_present", "bakers_cyst", "dvt", "hamstring_tendinopathy", "popliteus_tendinopathy",
@@ -146,7 +152,8 @@ VARIABLES: tuple[Variable, ...] = (
     _v("calf_swelling", FINDING, "swelling of the calf",
        ("dvt", "bakers_cyst_rupture", "other_calf_condition", "growing_pains", "pregnancy")),
     _v("calf_pain", FINDING, "pain in the calf, at rest or on walking",
-       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation", "pregnancy")),
+       ("dvt", "bakers_cyst_rupture", "other_calf_condition", "tibial_nerve_irritation", "pregnancy",
+        "lumbar_radiculopathy")),
     # Added 2026-12-01: the history that tells a torn calf muscle (tennis leg) from a clot or a ruptured cyst.
     _v("calf_snap", FINDING,
        "a sudden snap or pop in the calf during activity, as if kicked or hit from behind",
@@ -182,16 +189,24 @@ VARIABLES: tuple[Variable, ...] = (
     # Added 2026-12-01: the signs of a failing blood supply below the knee (a torn or blocked artery).
     _v("cold_pale_foot", FINDING, "since the pain or the injury began, the foot has turned cold and pale, or the "
        "pulses at the foot are weak or missing", ("epiphysiolysis", "ligament_injury", "growing_pains")),
-    _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation",)),
+    _v("calf_tingling", FINDING, "burning or tingling in the calf", ("tibial_nerve_irritation", "lumbar_radiculopathy")),
     # Added 2026-12-01: the rest of the tibial nerve's territory.
-    _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot", ("tibial_nerve_irritation",)),
+    _v("sole_numbness", FINDING, "numbness, tingling or burning in the sole of the foot",
+       ("tibial_nerve_irritation", "lumbar_radiculopathy")),
+    # Added 2026-12-03 with lumbar_radiculopathy: the history that points to the back, and the warning signs
+    # of a cauda equina syndrome, an emergency.
+    _v("back_pain", FINDING, "pain in the lower back or buttock, or pain that runs down from the back or buttock "
+       "into the back of the thigh and the knee", ("lumbar_radiculopathy",)),
+    _v("saddle_numbness", FINDING, "since the pain began, numbness between the legs or around the back passage, or "
+       "new trouble passing urine or holding urine or stool", ("lumbar_radiculopathy",)),
     # Added 2026-12-03: a motor deficit (a nerve pressed or torn, or a compartment syndrome), beside the sensory findings.
     _v("leg_weakness", FINDING, "new weakness of the foot or leg since the pain began, not only because it hurts to "
        "try: the toes will not bend, the foot cannot push off, or the foot drops",
        ("tibial_nerve_irritation", "ligament_injury", "popliteus_tendinopathy", "other_calf_condition",
-        "bakers_cyst_rupture", "growing_pains")),
+        "bakers_cyst_rupture", "growing_pains", "lumbar_radiculopathy")),
     _v("pain_after_walking", FINDING, "pain after long walking or running",
-       ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain")),
+       ("tibial_nerve_irritation", "hamstring_tendinopathy", "popliteus_tendinopathy", "osteoarthritis_pain",
+        "lumbar_radiculopathy")),
     _v("pain_after_exercise", FINDING, "pain during or after sports",
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear", "ligament_injury")),
     # Added to the contract (2026-11-30): the reference texts' one presenting feature of popliteus
@@ -247,7 +262,7 @@ VARIABLES: tuple[Variable, ...] = (
        "pain that persists for a longer time, has not improved after a few days, or is unusually severe",
        ("meniscus_tear", "ligament_injury", "bakers_cyst", "bakers_cyst_rupture", "dvt",
         "tibial_nerve_irritation", "epiphysiolysis", "hamstring_tendinopathy", "popliteus_tendinopathy",
-        "osteoarthritis_pain", "growing_pains")),
+        "osteoarthritis_pain", "growing_pains", "lumbar_radiculopathy")),
 )
 
 BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
