@@ -63,7 +63,10 @@ def test_explain_json_and_plot_follow_the_contract(model, tmp_path):
     assert [c["cause"] for c in out["causes"]] == [c.cause for c in api.causes]
     cyst = out["causes"][0]
     assert cyst["cause"] == "bakers_cyst" and {"for", "against", "posterior"} <= set(cyst)
-    assert {p["variable"] for p in cyst["for"]} == {"popliteal_swelling"}
+    # the lump carries the cyst; the age barely moves it (+0.009 since 2026-12-03, when the age-dependent
+    # lumbar_radiculopathy joined the causes competing for the pain)
+    assert cyst["for"][0]["variable"] == "popliteal_swelling" and cyst["for"][0]["weight"] > 2
+    assert all(abs(p["weight"]) < 0.1 for p in cyst["for"][1:] + cyst["against"])
     assert all({"variable", "state", "weight"} <= set(p) for p in cyst["for"])
     assert target.read_text().lstrip().startswith("<?xml")
 
