@@ -288,3 +288,56 @@ def test_kernow_says_an_atraumatic_limp_over_9_is_amber_so_the_hip_is_checked_th
     assert "child_limp_hip_age" not in model.query({**limp, "age": 8}).triage.rules
     assert "child_limp_hip_age" not in model.query({**limp, "age_group": "child"}).triage.rules
     assert "child_limp_hip_age" not in model.query({**limp, "age": 10, "recent_trauma": "yes"}).triage.rules
+
+
+def test_cks_says_saddle_numbness_is_an_emergency_whatever_the_back(model):
+    """CKS sciatica: a cauda equina syndrome warrants immediate admission; asked first once the back hurts."""
+    for extra in ({"back_pain": "yes"}, {"back_pain": "no"}, {}):
+        out = model.query({"age": 45, "saddle_numbness": "yes", **extra})
+        assert out.triage.level == "emergency" and "cauda_equina" in out.triage.rules, extra
+        assert out.advice_ids[0] == "cauda_equina_emergency"
+    asked = model.next_questions({"age": 45, "back_pain": "yes"})
+    # with the other question whose answer would be an emergency (new breathlessness, P(dvt) 2%)
+    assert "saddle_numbness" in [q.variable for q in asked.questions[:2]]
+
+
+def test_nice_ng234_sends_cancer_with_back_pain_and_nerve_signs_the_same_day(model):
+    """An independent clinical review (2026-12-03): cancer, back pain and a weak leg went to a doctor within days."""
+    base = {"age": 66, "sex": "male", "back_pain": "yes", "leg_weakness": "yes", "calf_pain": "no",
+            "calf_swelling": "no", "calf_tenderness": "no"}
+    with_cancer = model.query({**base, "cancer": "yes"})
+    assert with_cancer.triage.level == "urgent" and "spinal_metastasis_nerve_signs" in with_cancer.triage.rules
+    assert "spinal_metastasis_today" in with_cancer.advice_ids
+    without = model.query({**base, "cancer": "no"})
+    assert "spinal_metastasis_nerve_signs" not in without.triage.rules
+    for sign in ("sole_numbness", "calf_tingling"):
+        case = {**base, "leg_weakness": "no", sign: "yes", "cancer": "yes"}
+        assert "spinal_metastasis_nerve_signs" in model.query(case).triage.rules, sign
+
+
+def test_sciatica_leads_a_tingling_calf_with_a_numb_sole_until_the_back_is_denied(model):
+    """S1 radiculopathy is far commoner than a tibial nerve entrapment; a bump behind the knee points to the nerve."""
+    base = {"age": 45, "calf_tingling": "yes", "sole_numbness": "yes"}
+    p = model.posterior(base).probabilities
+    assert p["lumbar_radiculopathy"] > p["tibial_nerve_irritation"]
+    back = model.posterior({**base, "back_pain": "yes"}).probabilities
+    assert back["lumbar_radiculopathy"] > 0.9
+    lump = model.posterior({**base, "back_pain": "no", "popliteal_swelling": "yes"}).probabilities
+    assert lump["tibial_nerve_irritation"] > lump["lumbar_radiculopathy"]
+
+
+def test_wu2004_pelvic_girdle_pain_makes_back_pain_weaker_evidence_of_sciatica_in_pregnancy(model):
+    def ratio(extra):
+        with_back = model.posterior({"age": 30, "sex": "female", "back_pain": "yes", **extra}).probabilities
+        without = model.posterior({"age": 30, "sex": "female", **extra}).probabilities
+        return with_back["lumbar_radiculopathy"] / without["lumbar_radiculopathy"]
+    assert ratio({"pregnancy": "pregnant"}) < ratio({"pregnancy": "no"}) / 1.5
+
+
+def test_a_runner_with_back_ache_can_still_be_sent_home_with_the_overload_pattern(model):
+    """Back ache is common (leak 0.15); the overload pattern's posterior gate weighs it, a child's back pain blocks."""
+    runner = {"age": 30, "sports_overload": "yes", "pain_after_exercise": "yes", "recent_trauma": "no",
+              "back_pain": "yes"}
+    assert model.query(runner).triage.level == "self_care"
+    child = {"age": 7, "night_pain_both_legs": "yes", "limping": "no", "back_pain": "yes"}
+    assert model.query(child).triage.level != "self_care"

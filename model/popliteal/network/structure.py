@@ -196,7 +196,7 @@ VARIABLES: tuple[Variable, ...] = (
     # Added 2026-12-03 with lumbar_radiculopathy: the history that points to the back, and the warning signs
     # of a cauda equina syndrome, an emergency.
     _v("back_pain", FINDING, "pain in the lower back or buttock, or pain that runs down from the back or buttock "
-       "into the back of the thigh and the knee", ("lumbar_radiculopathy",)),
+       "into the back of the thigh and the knee", ("lumbar_radiculopathy", "pregnancy")),
     _v("saddle_numbness", FINDING, "since the pain began, numbness between the legs or around the back passage, or "
        "new trouble passing urine or holding urine or stool", ("lumbar_radiculopathy",)),
     # Added 2026-12-03: a motor deficit (a nerve pressed or torn, or a compartment syndrome), beside the sensory findings.
