@@ -110,16 +110,13 @@ class Model:
         """
         import pandas as pd
 
-        from .clinic.scoring import BatchError, layout, score_frame
+        from .clinic.scoring import layout, no_evidence_column, score_frame
         from .common.messages import shorten
 
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
-        lay = layout(frame.columns, "frame") if len(frame.columns) else None
-        if lay is not None and not lay.evidence:
-            shown = shorten(", ".join(map(str, frame.columns)))
-            raise BatchError(f"frame: no column is named after a variable of the model (or age), so every row "
-                             f"would score as the prior; columns: {shown}")
+        if len(frame.columns) and not layout(frame.columns, "frame").evidence:
+            raise no_evidence_column("frame", "columns: " + shorten(", ".join(map(str, frame.columns))))
         return score_frame(self, frame)
 
     def query_many(self, cases):

@@ -71,7 +71,8 @@ from .api import load
 from .common.interrupts import handlers, interrupts_held, raise_if_interrupted
 from .common.messages import shorten
 from .clinic.scoring import (DEFAULT_CHUNK_SIZE, EVIDENCE_COLUMNS, OUTPUT_COLUMNS, BatchError, Layout, Parsed,
-                             _added_columns, _score_chunk, layout, parse_frame, score_frame, triage_rows)
+                             _added_columns, _score_chunk, layout, no_evidence_column, parse_frame, score_frame,
+                             triage_rows)
 from .engine.sampling import draw_states
 from .network import structure
 
@@ -220,8 +221,6 @@ def _layout_of(reader) -> Layout:
     """
     if any(str(c) in EVIDENCE_COLUMNS for c in reader.header):
         return layout(reader.header, reader.name)
-    header = reader.header
-    shown = shorten(repr(header[0]) if len(header) == 1 else ", ".join(header))
     sep = getattr(reader, "sep", None)
     if sep is None:
         hint = ""
@@ -229,8 +228,9 @@ def _layout_of(reader) -> Layout:
         hint = f" (read as separated by {sep!r}; is that the separator?)"
     else:
         hint = " (tried the separators , ; tab |; name another with --sep)"
-    raise BatchError(f"{reader.name}: no column is named after a variable of the model, so every row would "
-                     f"score as the prior; header: {shown}{hint}")
+    header = reader.header
+    shown = shorten(repr(header[0]) if len(header) == 1 else ", ".join(header))
+    raise no_evidence_column(reader.name, f"header: {shown}", hint)
 
 
 def _ragged(line: int, fields: list[str], width: int) -> str:

@@ -59,6 +59,16 @@ class Layout:
         return tuple(n for n in structure.NAMES if n in names)
 
 
+def no_evidence_column(source: str, shown: str, hint: str = "") -> BatchError:
+    """The refusal of columns of which none is an evidence column: every row would score as the prior.
+
+    ``shown`` names the columns as the caller shows them (a file's ``header: ...``, a frame's
+    ``columns: ...``); ``hint`` says what may have gone wrong (a CSV file read with the wrong separator).
+    """
+    return BatchError(f"{source}: no column is named after a variable of the model (or age), so every row would "
+                      f"score as the prior; {shown}{hint}")
+
+
 def layout(columns, source: str = "input") -> Layout:
     """Check a file's column names and sort them into evidence and pass-through.
 
