@@ -2,7 +2,7 @@
 
 Oracles: the table itself (the factors rebuild it), brute-force enumeration of
 a finding's evidence factor over every assignment of its parents, the same
-engine with every table kept whole (``Engine(..., factorise=False)``, itself
+engine with every table kept whole (``Engine(..., factorise=False, factorise_complaint=False)``, itself
 checked against pgmpy and brute force in ``test_inference_exact.py``) on
 random batches of hard, soft and missing evidence, on evidence so unlikely
 that the rescaled path runs, and on batched tables of parameter draws; and
@@ -25,7 +25,8 @@ from popliteal.network.priors import load_priors
 from popliteal.clinic.uncertainty import distributions
 
 #: The findings with the most parents, whose tables the engine factorises within its error budget
-#: (knee_pop, added 2026-12-03, ties limping at eight parents and comes first in structure order).
+#: when the complaint is kept whole (knee_pop, added 2026-12-03, ties limping at eight parents and
+#: comes first in structure order; with the complaint factorised its amplification no longer fits).
 BIG = ("persistent_pain", "knee_pop")
 
 
@@ -99,24 +100,50 @@ def test_decomposed_noisy_or_against_bruteforce_enumeration(model, rng):
 
 
 def test_engine_factorises_the_findings_with_most_parents(model):
-    chosen = Engine(model.engine.tables, factorise=True).factorised()
+    chosen = Engine(model.engine.tables, factorise=True, factorise_complaint=False).factorised()
     assert set(BIG) <= set(chosen)
     assert chosen["persistent_pain"] == ("growing_pains",)  # the scaling parent stays
-    assert Engine(model.engine.tables, factorise=False).factorised() == {}
-    assert model.engine.factorised() == {}  # off by default: slower on this network (see Engine)
+    both = Engine(model.engine.tables, factorise=True).factorised()
+    assert list(both)[:2] == [structure.COMPLAINT, "persistent_pain"]  # the complaint takes its share first
+    assert both[structure.COMPLAINT] == ()
+    assert Engine(model.engine.tables, factorise=False).factorised() == {structure.COMPLAINT: ()}
+    # the findings off by default (slower on this network, see Engine), the complaint on
+    assert model.engine.factorised() == {structure.COMPLAINT: ()}
+    assert Engine(model.engine.tables, factorise_complaint=False).factorised() == {}
+    assert Engine(model.engine.tables, complaint=False).factorised(structure.TARGETS) == {}  # not observed
+
+
+@pytest.mark.parametrize("n", [3, PLAN_MIN_BATCH + 40])  # the all-variables plan, and a planned pattern
+def test_factorised_complaint_against_the_whole_complaint_table(model, rng, n):
+    """The default engine (the complaint as a sum of two products) against one with its table whole."""
+    whole = Engine(model.engine.tables, factorise_complaint=False)
+    names = ["pain_side", "calf_swelling", "calf_pain", "back_pain", "age_group", "sex", "recent_trauma",
+             "knee_effusion", "dvt", "growing_pains", "night_pain_both_legs", "limping"]
+    for _ in range(3):
+        lik = _likelihoods(rng, names, n)
+        got, p_got = model.engine.marginals(lik, structure.TARGETS, batch=n)
+        want, p_want = whole.marginals(lik, structure.TARGETS, batch=n)
+        _assert_same(got, want, p_got, p_want)
+    lik = _likelihoods(rng, names, n)
+    lik["night_pain_both_legs"][:] = [1e-300, 1e-310]  # P(e) < 1e-300: the rescaled path
+    got, p_got, log_got = model.engine.marginals_full(lik, structure.TARGETS, batch=n)
+    want, p_want, log_want = whole.marginals_full(lik, structure.TARGETS, batch=n)
+    assert np.all(p_want < RESCALE_BELOW)
+    np.testing.assert_allclose(log_got, log_want, rtol=1e-12, atol=0)
+    _assert_same(got, want, p_got, p_want)
 
 
 @pytest.fixture(scope="module")
 def factorised(model):
     """The bundled network's engine with its noisy-OR findings factorised (the default keeps them whole)."""
-    engine = Engine(model.engine.tables, factorise=True)
+    engine = Engine(model.engine.tables, factorise=True, factorise_complaint=False)
     assert set(BIG) <= set(engine.factorised())
     return engine
 
 
 @pytest.mark.parametrize("n", [3, PLAN_MIN_BATCH + 40])  # the all-variables plan, and a planned pattern
 def test_decomposed_noisy_or_against_joined_table(model, factorised, rng, n):
-    joined = Engine(model.engine.tables, factorise=False)
+    joined = Engine(model.engine.tables, factorise=False, factorise_complaint=False)
     names = [*BIG, "pain_side", "unable_to_bear_weight", "calf_swelling", "age_group", "sex", "recent_trauma",
              "knee_effusion", "dvt", "growing_pains"]
     for _ in range(3):
@@ -128,7 +155,7 @@ def test_decomposed_noisy_or_against_joined_table(model, factorised, rng, n):
 
 def test_decomposed_noisy_or_against_joined_table_on_targets_and_impossible_cases(model, factorised):
     """A factorised finding as a target, and cases the model holds impossible (exact zeros stay zero)."""
-    joined = Engine(model.engine.tables, factorise=False)
+    joined = Engine(model.engine.tables, factorise=False, factorise_complaint=False)
     n = PLAN_MIN_BATCH
     lik = {"sex": np.tile([0.0, 1.0], (n, 1)), "pregnancy": np.tile([0.0, 1.0, 0.0], (n, 1)),
            "limping": np.tile([1.0, 0.0], (n, 1))}
@@ -146,7 +173,7 @@ def test_decomposed_noisy_or_against_joined_table_on_targets_and_impossible_case
 @pytest.mark.parametrize("n", [2, PLAN_MIN_BATCH + 4])
 def test_decomposed_noisy_or_against_joined_table_when_p_evidence_is_tiny(model, factorised, rng, n):
     """The rescaled path (negative coefficients of the factorised findings included)."""
-    joined = Engine(model.engine.tables, factorise=False)
+    joined = Engine(model.engine.tables, factorise=False, factorise_complaint=False)
     names = [*BIG, "limping", "calf_swelling", "breathlessness", "night_pain_both_legs", "age_group"]
     lik = _likelihoods(rng, names, n)
     lik["persistent_pain"][:] = [1e-300, 1e-310]  # leans to yes: a negative coefficient, and P(e) < 1e-300
@@ -163,8 +190,8 @@ def test_decomposed_noisy_or_against_joined_table_with_batched_tables(model, rng
     """Parameter draws (the uncertainty analysis): every draw's tables are factorised alike."""
     dist = distributions(model.priors)
     tables = dist.tables(model.priors, dist.sample(40, seed=11))
-    factorised = Engine(tables, batched_tables=True, factorise=True)
-    joined = Engine(tables, batched_tables=True, factorise=False)
+    factorised = Engine(tables, batched_tables=True, factorise=True, factorise_complaint=False)
+    joined = Engine(tables, batched_tables=True, factorise=False, factorise_complaint=False)
     assert "persistent_pain" in factorised.factorised()
     lik = {"persistent_pain": np.array([1.0, 0.0]), "limping": np.array([0.3, 0.9]),
            "age_group": np.eye(4)[1], "knee_effusion": np.array([0.0, 1.0])}
