@@ -9,6 +9,8 @@ regression floor in tests/data/validation_baseline.json (rewritten only by
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import shutil
@@ -176,11 +178,11 @@ def test_simulated_referrals_count_every_self_limiting_presenter_once(model):
 
 def test_reliability_counts_every_vignette_once_and_scores_by_hand(scores):
     rows = validation.reliability(scores.results)
-    assert sum(r["cases"] for r in rows) == len(scores.results)
+    assert sum(r["cases"] for r in rows) == sum(not r.vignette.outside for r in scores.results)
     # three made-up answers: leading cause at 0.2 (wrong), 0.9 (right) and exactly 1.0 (right)
     made = []
     for p, right in ((0.2, False), (0.9, True), (1.0, True)):
-        r = scores.results[0]
+        r = next(r for r in scores.results if not r.vignette.outside)
         leading = r.vignette.leading[0] if right else next(c for c in structure.TARGETS if c not in r.vignette.leading)
         made.append(validation.VignetteResult(r.vignette, (leading,), {}, r.triage, {leading: p}))
     by_bin = {(row["low"], row["high"]): row for row in validation.reliability(made)}
@@ -207,3 +209,20 @@ def test_cohort_paragraph_counts_the_cohorts_of_the_vignettes(vignettes, monkeyp
     assert f"{script.number_word(len(on_disk)).capitalize()} cohorts:" in text
     assert f"and {script.number_word(published)} sets of cases" in text
     assert f"the last {script.number_word(len(script.COHORT_MET))} by independent testers" in text
+
+
+def test_a_diagnosis_outside_the_model_counts_for_the_triage_only_scored_by_hand(scores):
+    """``leading: []``: no ranking can be right or wrong on it, so the ranking shares leave it out."""
+    inside = next(r for r in scores.results if not r.vignette.outside)
+    outside = dataclasses.replace(inside.vignette, id="made-up-outside", leading=(), top3=(), triage="urgent")
+    right = validation.VignetteResult(inside.vignette, (inside.vignette.leading[0],), {}, inside.vignette.triage,
+                                      {inside.vignette.leading[0]: 0.9})
+    under = validation.VignetteResult(outside, (inside.vignette.leading[0],), {}, "doctor",
+                                      {inside.vignette.leading[0]: 0.9})
+    summary = validation.Scores.of([right, under]).summary
+    assert summary["vignettes"] == 2 and summary["outside"] == 1
+    assert summary["top1"] == 1.0 and summary["final_top3"] == 1.0  # of the one case inside the model
+    assert summary["triage_exact"] == 0.5 and summary["urgent_under_triaged"] == 1
+    assert np.isnan(validation.Scores.of([under]).summary["top1"])
+    assert sum(r["cases"] for r in validation.reliability([right, under])) == 1
+    assert validation.confusion(validation.Scores.of([right, under])).to_numpy().sum() == 1

@@ -64,6 +64,11 @@ class Vignette:
     path: Path | None = None
     cohort: str = IN_HOUSE
 
+    @property
+    def outside(self) -> bool:
+        """The final diagnosis is no cause of the model (``leading: []``): scored on its triage only."""
+        return not self.leading
+
 
 def load_vignettes(folder: str | Path) -> list[Vignette]:
     """Read and validate every ``*.yaml`` vignette of ``folder``, sorted by file name."""
@@ -168,12 +173,15 @@ class Scores:
     def of(cls, results: Iterable[VignetteResult]) -> "Scores":
         results = tuple(results)
         n = len(results)
+        ranked = [r for r in results if not r.vignette.outside]  # the ranking can only be right on these
         urgent = [r for r in results if r.vignette.triage in ("urgent", "emergency")]
+        share = (lambda hits: sum(hits) / len(ranked)) if ranked else (lambda hits: float("nan"))
         summary = {
             "vignettes": n,
-            "top1": sum(r.top1 for r in results) / n,
-            "final_top3": sum(r.final_top3 for r in results) / n,
-            "top3": sum(r.top3 for r in results) / n,
+            "outside": n - len(ranked),
+            "top1": share(r.top1 for r in ranked),
+            "final_top3": share(r.final_top3 for r in ranked),
+            "top3": share(r.top3 for r in ranked),
             "triage_exact": sum(r.triage_delta == 0 for r in results) / n,
             "triage_safe": sum(r.triage_delta >= 0 for r in results) / n,
             "under_triage": sum(r.triage_delta < 0 for r in results),
@@ -207,7 +215,7 @@ def reliability(results: Iterable[VignetteResult], edges: Sequence[float] = RELI
     well-calibrated model is right about as often as it says; right less often is
     over-confidence. The last bin includes its upper edge.
     """
-    results = list(results)
+    results = [r for r in results if not r.vignette.outside]
     rows = []
     for i, (low, high) in enumerate(zip(edges, edges[1:])):
         last = i == len(edges) - 2
@@ -220,11 +228,12 @@ def reliability(results: Iterable[VignetteResult], edges: Sequence[float] = RELI
 
 
 def confusion(scores: Scores) -> "Any":
-    """A pandas crosstab of expected (first listed) against predicted leading cause."""
+    """A pandas crosstab of expected (first listed) against predicted leading cause (causes of the model only)."""
     import pandas as pd
 
-    expected = [r.vignette.leading[0] for r in scores.results]
-    predicted = [r.leading for r in scores.results]
+    ranked = [r for r in scores.results if not r.vignette.outside]
+    expected = [r.vignette.leading[0] for r in ranked]
+    predicted = [r.leading for r in ranked]
     return pd.crosstab(pd.Series(expected, name="expected"), pd.Series(predicted, name="model"))
 
 
@@ -295,6 +304,8 @@ def sensitivity(model, vignettes: Iterable[Vignette]) -> "Any":
     engine = Engine(carry(tables, priors.tables, model.engine.tables), batched_tables=True)
     rows = []
     for v in vignettes:
+        if v.outside:  # no cause of the model to move
+            continue
         target = v.leading[0]
         ev = from_mapping(v.evidence)
         marg, p_e = engine.marginals(ev.likelihoods(), [target], batch=n_var)
