@@ -120,9 +120,11 @@ def test_sensitivity_moves_each_vignette_within_its_ranges(model, vignettes):
     assert (frame["swing"] >= 0).all() and (frame["swing"] <= 1).all()
     assert frame[["p_low", "p_high"]].notna().all().all()
     # the DVT baseline moves a DVT vignette's P(dvt)
-    dvt = validation.sensitivity(model, [v for v in vignettes if v.leading[0] == "dvt"][:1])
+    dvt = validation.sensitivity(model, [v for v in vignettes if v.leading[:1] == ("dvt",)][:1])
     top = dvt.sort_values("swing", ascending=False).iloc[0]
     assert top["swing"] > 0.01
+    # a final diagnosis outside the model has no cause to move
+    assert validation.sensitivity(model, [v for v in vignettes if v.outside][:1]).empty
 
 
 def test_broken_vignette_is_refused_with_file_and_field(tmp_path):
