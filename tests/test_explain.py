@@ -162,12 +162,13 @@ def test_red_flags_first_while_dvt_is_plausible(model):
 
 
 def test_a_woman_of_childbearing_age_is_asked_about_pregnancy_while_a_dvt_is_plausible(model):
-    """triage.yaml red_flag_questions: a birth in the last six weeks multiplies the odds of a DVT (Pomp 2008:
-    OR 84), enough to carry P(dvt) across a same-day threshold; it is asked only where it is possible."""
+    """triage.yaml red_flag_questions: with a painful calf, a pregnancy or a birth in the last six weeks makes
+    the calf a suspected DVT, tested the same day (calf_pain_thrombosis_risk; RCOG GTG 37b); it is asked
+    only where it is possible."""
     ev = {"sex": "female", "age_group": "adult", "calf_pain": "yes", "calf_swelling": "no", "calf_tenderness": "no"}
     nq = model.next_questions(ev)
     pregnancy = next(q for q in nq.questions if q.variable == "pregnancy")
-    assert pregnancy.red_flag and "if postpartum:" in pregnancy.rationale
+    assert pregnancy.red_flag and "pregnancy=postpartum would make it urgent" in pregnancy.rationale
     assert nq.questions.index(pregnancy) < len([q for q in nq.questions if q.red_flag])
     after = {s: model.query({**ev, "pregnancy": s}).triage.level for s in ("no", "postpartum")}
     assert after == {"no": "doctor", "postpartum": "urgent"}  # the answer decides the same-day rule

@@ -341,3 +341,65 @@ def test_a_runner_with_back_ache_can_still_be_sent_home_with_the_overload_patter
     assert model.query(runner).triage.level == "self_care"
     child = {"age": 7, "night_pain_both_legs": "yes", "limping": "no", "back_pain": "yes"}
     assert model.query(child).triage.level != "self_care"
+
+
+def test_nice_ng158_tests_a_painful_calf_with_a_thrombosis_risk_factor_the_same_day_whatever_else_is_denied(model):
+    """NICE NG158 1.1.1-1.1.4: a suspected DVT gets a Wells score and, even when 'unlikely', a D-dimer within 4 hours.
+    An independent clinical review (2026-12-03): after a long flight, calf pain with every other answer "no" reached
+    P(dvt) 1.9% and "doctor within days"."""
+    denied = {"age": 40, "sex": "male", "calf_pain": "yes", "calf_swelling": "no", "calf_tenderness": "no",
+              "breathlessness": "no", "recent_trauma": "no", "persistent_pain": "no"}
+    for factor in ({"long_travel": "yes"}, {"estrogen_therapy": "yes", "sex": "female"}, {"cancer": "yes"},
+                   {"pregnancy": "postpartum", "sex": "female"}):
+        answer = model.query({**denied, **factor})
+        assert answer.triage.level == "urgent" and "calf_pain_thrombosis_risk" in answer.triage.rules, factor
+        assert "dvt_see_today" in answer.advice_ids
+    # risk factors without a calf symptom still do not decide
+    assert "calf_pain_thrombosis_risk" not in model.query({**denied, "calf_pain": "no", "long_travel": "yes"}).triage.rules
+
+
+def test_isth_counts_a_bleed_into_a_joint_on_a_blood_thinner_as_major_and_sends_it_the_same_day(model):
+    """Schulman & Kearon 2005: symptomatic bleeding into a joint is a major bleed. The review's case: a blood thinner
+    lowered the triage of a sudden severe pain with a lump behind the knee from urgent to doctor."""
+    case = {"age": 70, "sex": "male", "sudden_severe_pain": "yes", "popliteal_swelling": "yes"}
+    on_drug = model.query({**case, "anticoagulation": "yes"})
+    assert on_drug.triage.level == "urgent" and "anticoagulated_bleed" in on_drug.triage.rules
+    assert "anticoagulated_bleed_today" in on_drug.advice_ids
+    assert "anticoagulated_bleed" not in model.query({**case, "anticoagulation": "no"}).triage.rules
+
+
+def test_delgado2002_finds_a_thrombosis_in_a_tenth_of_suspected_tennis_legs_so_the_calf_is_scanned_today(model):
+    tennis_leg = {"age": 44, "sex": "male", "sports_overload": "yes", "sudden_severe_pain": "yes", "calf_pain": "yes",
+                  "bruising": "yes", "calf_swelling": "no", "recent_trauma": "no"}
+    answer = model.query(tennis_leg)
+    assert answer.posterior.ranking[0] == "other_calf_condition"
+    assert answer.triage.level == "urgent" and "calf_mimic_with_calf_symptom" in answer.triage.rules
+    assert "calf_mimic_today" in answer.advice_ids
+
+
+def test_a_reported_fever_is_not_named_as_a_sign_to_wait_for(model):
+    """Issue 10: conditional texts name only signs not yet reported; a febrile hot knee is told to go now."""
+    hot = {"age": 58, "knee_effusion": "yes", "redness_warmth": "yes"}
+    febrile = model.query({**hot, "fever": "yes", "unable_to_bear_weight": "yes"})
+    assert "hot_swollen_knee_today" not in febrile.advice_ids and "fever_joint_today" in febrile.advice_ids
+    assert "hot_swollen_knee_today" in model.query({**hot, "fever": "no"}).advice_ids
+
+
+def test_le_gal_and_righini_find_fewer_thromboses_in_suspected_pregnant_women_than_wells_in_others(model):
+    """8-10.5% of pregnant or postpartum women with suspected DVT have one (Le Gal 2012, Righini 2013) against 16%
+    of non-pregnant outpatients (Wells 1997): pregnancy must not make a painful swollen calf more certain."""
+    calf = {"age": 30, "sex": "female", "calf_pain": "yes", "calf_swelling": "yes"}
+    p = lambda state: model.posterior({**calf, "pregnancy": state}).probabilities["dvt"]  # noqa: E731
+    assert p("pregnant") < p("no")
+    assert p("postpartum") > p("pregnant")  # the weeks after a birth carry several times the risk (Heit 2005)
+    for state in ("pregnant", "postpartum"):
+        assert model.query({**calf, "pregnancy": state}).triage.level == "urgent"
+
+
+def test_the_seed_counts_intense_weight_training_among_the_overloads(model):
+    """'Intense weight training' is an overload of the seed; with pain after training and no warning sign, self-care."""
+    gym = {"age": 30, "weight_training": "yes", "pain_after_exercise": "yes", "recent_trauma": "no", "calf_pain": "no",
+           "calf_swelling": "no", "calf_tenderness": "no", "breathlessness": "no", "fever": "no", "limping": "no",
+           "persistent_pain": "no"}
+    assert model.query(gym).triage.level == "self_care"
+    assert model.query({**gym, "weight_training": "no"}).triage.level != "self_care"

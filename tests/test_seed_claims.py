@@ -134,9 +134,17 @@ def test_seed_says_pulmonary_embolism_can_follow_thrombosis(model):
 
 
 def test_seed_says_tibial_nerve_irritation_burns_or_tingles_in_the_calf(model):
-    """'if the tibial nerve is irritated, there may be a burning or tingling sensation in the calf'"""
+    """'if the tibial nerve is irritated, there may be a burning or tingling sensation in the calf'
+
+    The seed's picture (burning in the calf, pain when the knee is stretched) is also that of a
+    pinched root in the back, which the seed does not name and which is several times commoner
+    (lumbar_radiculopathy, 2026-12-03; the straight-leg raise stretches its nerve, vanderwindt2010).
+    So the tibial nerve leads once the back is denied; with the back not asked, both nerve causes
+    lead and the root comes first, the order in which a clinician examines them.
+    """
     ev = {"calf_tingling": "yes", "pain_on_extension": "yes", "pain_after_walking": "yes"}
-    assert top(model, ev) == "tibial_nerve_irritation"
+    assert top(model, {**ev, "back_pain": "no"}) == "tibial_nerve_irritation"
+    assert set(model.posterior(ev).ranking[:2]) == {"tibial_nerve_irritation", "lumbar_radiculopathy"}
 
 
 @pytest.mark.parametrize("cause_ev", [{"weight_training": "yes"}, {"knee_effusion": "yes"}, {"bakers_cyst": "yes"}])
@@ -217,8 +225,10 @@ def test_every_cause_of_the_article_is_reachable(model):
         "meniscus_tear": {"recent_trauma": "yes", "knee_locking": "yes"},
         "ligament_injury": {"recent_trauma": "yes", "knee_instability": "yes"},
         "bakers_cyst": {"popliteal_swelling": "yes"},
-        # the article's whole description: pain on stretching, after long walking, tingling in the calf
-        "tibial_nerve_irritation": {"calf_tingling": "yes", "pain_on_extension": "yes", "pain_after_walking": "yes"},
+        # the article's whole description: pain on stretching, after long walking, tingling in the calf; with the
+        # back denied (else a pinched root, commoner and not in the article, comes first: see the test above)
+        "tibial_nerve_irritation": {"calf_tingling": "yes", "pain_on_extension": "yes", "pain_after_walking": "yes",
+                                    "back_pain": "no"},
         "growing_pains": {"age_group": "child", "night_pain_both_legs": "yes"},
         "dvt": {"calf_swelling": "yes", "calf_tenderness": "yes", "skin_discoloration": "yes",
                 "immobilization": "yes", "cancer": "yes"},

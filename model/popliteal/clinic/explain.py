@@ -436,21 +436,28 @@ def _two_answer_reason(question: str, evidence: dict[str, str], level: str, rule
     checked (``rules``, from :func:`_answer_rules`), so this is exact without computing a posterior.
     """
     fires = lambda rule, ev: all(holds(c, {}, ev, "", soft) for c in rule.when)  # noqa: E731
+    found = []
     for rule in rules:
         if _URGENCY[rule.level] >= _URGENCY[level]:
             continue
         partners = {n for c in rule.when if c.kind in ("evidence", "evidence_any") for n, _ in c.items}
         if question not in partners:
             continue
-        for state in structure.BY_NAME[question].states:
-            first = {**evidence, question: state}
-            if fires(rule, first):
-                continue  # one answer is enough: _escalation_reason names it
-            for other in sorted(partners & open_questions - {question}):
-                for other_state in structure.BY_NAME[other].states:
-                    if fires(rule, {**first, other: other_state}):
-                        return (f"red flag: {question}={state} with {other}={other_state} would make it "
-                                f"{rule.level} ({rule.id})")
+        found.append(_two_answer_pair(question, evidence, rule, partners & open_questions - {question}, fires))
+    found = [f for f in found if f is not None]
+    return f"red flag: {'; '.join(found)}" if found else None
+
+
+def _two_answer_pair(question, evidence, rule, others, fires) -> str | None:
+    """The first answer to ``question`` and to one of ``others`` that together make ``rule`` fire, in words."""
+    for state in structure.BY_NAME[question].states:
+        first = {**evidence, question: state}
+        if fires(rule, first):
+            continue  # one answer is enough: _escalation_reason names it
+        for other in sorted(others):
+            for other_state in structure.BY_NAME[other].states:
+                if fires(rule, {**first, other: other_state}):
+                    return f"{question}={state} with {other}={other_state} would make it {rule.level} ({rule.id})"
     return None
 
 

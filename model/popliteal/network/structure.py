@@ -179,7 +179,7 @@ VARIABLES: tuple[Variable, ...] = (
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "bakers_cyst", "meniscus_tear", "osteoarthritis_pain",
         "bakers_cyst_rupture")),
     _v("pain_on_extension", FINDING, "pain or pulling when stretching the knee",
-       ("bakers_cyst", "tibial_nerve_irritation", "meniscus_tear", "bakers_cyst_rupture")),
+       ("bakers_cyst", "tibial_nerve_irritation", "meniscus_tear", "bakers_cyst_rupture", "lumbar_radiculopathy")),
     _v("pain_side", FINDING,
        "where at the back of the knee the pain sits: medial (inner side), lateral (outer side) or central",
        ("hamstring_tendinopathy", "popliteus_tendinopathy", "meniscus_tear", "bakers_cyst", "osteoarthritis_pain",
