@@ -262,11 +262,24 @@ def _reason(rule: Rule, p: dict[str, float]) -> str:
     return f"{rule.id}: {rule.reason}" + (f" ({', '.join(shown)})" if shown else "")
 
 
+def condition_threshold(rule: Rule, cond: Condition, soft: float) -> float:
+    """The likelihood from which soft evidence reports a state, for one condition of one rule.
+
+    An unsure answer (``L`` at the threshold, 0.5) reports both states, so that it fires a warning
+    rule and blocks self-care; the positive pattern a self-care rule asks for (its ``evidence`` and
+    ``evidence_any``) needs more than that, an answer that leans to it.
+    """
+    if rule.level == "self_care" and cond.kind in ("evidence", "evidence_any"):
+        return float(np.nextafter(soft, 1.0))
+    return soft
+
+
 def fired_rules(posterior: Posterior, policy: TriagePolicy) -> tuple[Rule, ...]:
     """Every rule of the policy whose conditions all hold, in file order."""
     p, ev, leader = posterior.probabilities, facts(posterior), posterior.ranking[0]
     soft = policy.soft_evidence_threshold
-    return tuple(r for r in policy.rules if all(holds(c, p, ev, leader, soft) for c in r.when))
+    return tuple(r for r in policy.rules
+                 if all(holds(c, p, ev, leader, condition_threshold(r, c, soft)) for c in r.when))
 
 
 def triage(posterior: Posterior, policy: TriagePolicy, fired: tuple[Rule, ...] | None = None) -> Triage:
@@ -346,7 +359,7 @@ def _holds_many(cond: Condition, probs: np.ndarray, shown: dict, leader: np.ndar
     col = {t: j for j, t in enumerate(structure.TARGETS)}
 
     def rep(name, states):
-        key = (name, states)
+        key = (name, states, soft)
         if key not in cache:
             cache[key] = (_reported_many(shown[name], states, soft) if name in shown
                           else np.zeros(n, dtype=bool))
@@ -412,7 +425,7 @@ def triage_many(probs: np.ndarray, shown: dict, policy: TriagePolicy) -> tuple[n
     fired = np.ones((n, len(policy.rules)), dtype=bool)
     for j, rule in enumerate(policy.rules):
         for cond in rule.when:
-            fired[:, j] &= _holds_many(cond, probs, shown, leader, soft, cache)
+            fired[:, j] &= _holds_many(cond, probs, shown, leader, condition_threshold(rule, cond, soft), cache)
     levels = np.full(n, policy.default.level, dtype=object)
     decided = np.zeros(n, dtype=bool)
     for level in LEVELS:
