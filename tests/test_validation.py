@@ -180,11 +180,11 @@ def test_simulated_referrals_count_every_self_limiting_presenter_once(model):
 
 def test_reliability_counts_every_vignette_once_and_scores_by_hand(scores):
     rows = validation.reliability(scores.results)
-    assert sum(r["cases"] for r in rows) == sum(not r.vignette.outside for r in scores.results)
+    assert sum(r["cases"] for r in rows) == len(scores.ranked)
     # three made-up answers: leading cause at 0.2 (wrong), 0.9 (right) and exactly 1.0 (right)
     made = []
     for p, right in ((0.2, False), (0.9, True), (1.0, True)):
-        r = next(r for r in scores.results if not r.vignette.outside)
+        r = scores.ranked[0]
         leading = r.vignette.leading[0] if right else next(c for c in structure.TARGETS if c not in r.vignette.leading)
         made.append(validation.VignetteResult(r.vignette, (leading,), {}, r.triage, {leading: p}))
     by_bin = {(row["low"], row["high"]): row for row in validation.reliability(made)}
@@ -215,7 +215,7 @@ def test_cohort_paragraph_counts_the_cohorts_of_the_vignettes(vignettes, monkeyp
 
 def test_a_diagnosis_outside_the_model_counts_for_the_triage_only_scored_by_hand(scores):
     """``leading: []``: no ranking can be right or wrong on it, so the ranking shares leave it out."""
-    inside = next(r for r in scores.results if not r.vignette.outside)
+    inside = scores.ranked[0]
     outside = dataclasses.replace(inside.vignette, id="made-up-outside", leading=(), top3=(), triage="urgent")
     right = validation.VignetteResult(inside.vignette, (inside.vignette.leading[0],), {}, inside.vignette.triage,
                                       {inside.vignette.leading[0]: 0.9})

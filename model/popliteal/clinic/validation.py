@@ -162,6 +162,11 @@ class VignetteResult:
         return URGENCY.index(self.triage) - URGENCY.index(self.vignette.triage)
 
 
+def ranked(results: Iterable[VignetteResult]) -> list[VignetteResult]:
+    """The results whose final diagnosis is a cause of the model: the ranking can only be right on these."""
+    return [r for r in results if not r.vignette.outside]
+
+
 @dataclass(frozen=True)
 class Scores:
     """Accuracy over a vignette suite."""
@@ -169,19 +174,24 @@ class Scores:
     results: tuple[VignetteResult, ...]
     summary: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def ranked(self) -> list[VignetteResult]:
+        """The results that count for the ranking measures (see :func:`ranked`)."""
+        return ranked(self.results)
+
     @classmethod
     def of(cls, results: Iterable[VignetteResult]) -> "Scores":
         results = tuple(results)
         n = len(results)
-        ranked = [r for r in results if not r.vignette.outside]  # the ranking can only be right on these
+        inside = ranked(results)
         urgent = [r for r in results if r.vignette.triage in ("urgent", "emergency")]
-        share = (lambda hits: sum(hits) / len(ranked)) if ranked else (lambda hits: float("nan"))
+        share = (lambda hits: sum(hits) / len(inside)) if inside else (lambda hits: float("nan"))
         summary = {
             "vignettes": n,
-            "outside": n - len(ranked),
-            "top1": share(r.top1 for r in ranked),
-            "final_top3": share(r.final_top3 for r in ranked),
-            "top3": share(r.top3 for r in ranked),
+            "outside": n - len(inside),
+            "top1": share(r.top1 for r in inside),
+            "final_top3": share(r.final_top3 for r in inside),
+            "top3": share(r.top3 for r in inside),
             "triage_exact": sum(r.triage_delta == 0 for r in results) / n,
             "triage_safe": sum(r.triage_delta >= 0 for r in results) / n,
             "under_triage": sum(r.triage_delta < 0 for r in results),
@@ -215,7 +225,7 @@ def reliability(results: Iterable[VignetteResult], edges: Sequence[float] = RELI
     well-calibrated model is right about as often as it says; right less often is
     over-confidence. The last bin includes its upper edge.
     """
-    results = [r for r in results if not r.vignette.outside]
+    results = ranked(results)
     rows = []
     for i, (low, high) in enumerate(zip(edges, edges[1:])):
         last = i == len(edges) - 2
@@ -231,9 +241,8 @@ def confusion(scores: Scores) -> "Any":
     """A pandas crosstab of expected (first listed) against predicted leading cause (causes of the model only)."""
     import pandas as pd
 
-    ranked = [r for r in scores.results if not r.vignette.outside]
-    expected = [r.vignette.leading[0] for r in ranked]
-    predicted = [r.leading for r in ranked]
+    expected = [r.vignette.leading[0] for r in scores.ranked]
+    predicted = [r.leading for r in scores.ranked]
     return pd.crosstab(pd.Series(expected, name="expected"), pd.Series(predicted, name="model"))
 
 
