@@ -177,6 +177,23 @@ def test_back_undoes_and_skip_is_never_asked_again(model):
         iv.answer(var, "no" if structure.BY_NAME[var].states == structure.YES_NO else "skip")
 
 
+def test_dont_know_to_the_calf_is_not_a_skip_qa_review_2026_12_03(model):
+    """An immobilised 66-year-old who cannot tell whether the calf is swollen or tender.
+
+    As a skip, "don't know" to every calf question ended at "doctor" with the answer still
+    saying the calf had not been asked (P(dvt) 24%); the calf is then not ruled out, which the
+    leaning yes of "unsure" says (independent QA pass, 2026-12-03).
+    """
+    assert parse_answer("calf_swelling", "don't know") == ("answer", f"yes:{UNSURE_LIKELIHOOD:g}")
+    assert parse_answer("calf_swelling", "Dont know") == parse_answer("calf_swelling", "unsure")
+    iv = Interview(model, evidence={"age": 66, "immobilization": "yes"})
+    for var in ("calf_swelling", "calf_tenderness", "calf_pain"):
+        iv.answer(var, "don't know")
+    result = model.query(iv.evidence)
+    assert result.triage.level in ("urgent", "emergency")
+    assert "dvt_calf_not_asked" not in result.triage.rules
+
+
 def test_unsure_is_soft_evidence(model):
     iv = Interview(model, evidence=ADULT_MAN)
     var = iv.status().question.variable

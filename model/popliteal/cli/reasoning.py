@@ -32,7 +32,7 @@ INTERVIEW_DESCRIPTION = """\
 Asks the most informative question, one at a time, and shows the three
 leading causes after each answer. Answers: yes, no (or a state name; an age
 in years for age_group); yes? / no? for a leaning answer (soft evidence with
-likelihood 0.7); unsure, the same as yes?; skip (never ask again); back (undo
+likelihood 0.7); unsure (or don't know), the same as yes?; skip (never ask again); back (undo
 the last answer); quit. Stops when no red flag is pending and no answer with
 a probability of at least 5% to any remaining question would change the
 leading cause or the triage,

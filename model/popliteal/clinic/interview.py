@@ -16,10 +16,11 @@ a state name, for ``age_group`` and ``sex``; for ``age_group`` also an age in ye
     ``NAME=no:0.7``: the report is :data:`UNSURE_LIKELIHOOD` / (1 -
     :data:`UNSURE_LIKELIHOOD`) = 2.3 times likelier if the state is true than
     if it is not (a sure answer is ``:1``; ``:0.5`` would carry no information);
-``unsure`` (``not sure``, ``maybe``)
+``unsure`` (``not sure``, ``maybe``, ``don't know``)
     the same as ``yes?``: someone who cannot rule a sign out has usually noticed
     something like it, and for the red-flag questions a weak positive is the safe
-    side. That holds for a history too: an older patient unsure whether the knee was
+    side (a patient who does not know whether the calf is swollen has not had it
+    ruled out: as a skip, the answer went on saying the calf had not been asked). That holds for a history too: an older patient unsure whether the knee was
     hurt in a fall still gets the fracture rule (a skip would lose it). Only for yes/no questions;
 ``yes`` to ``pregnancy``
     pregnant or postpartum (``pregnancy=pregnant|postpartum``), as ``pregnant_or_postpartum=yes``;
@@ -80,9 +81,10 @@ STOP_REASONS = {
 
 _YES = {"yes", "y"}
 _NO = {"no", "n"}
-_LEAN_YES = {"yes?", "probably", "probably yes", "unsure", "not sure", "maybe", "?"}
+_LEAN_YES = {"yes?", "probably", "probably yes", "unsure", "not sure", "maybe", "?", "don't know", "dont know",
+             "do not know", "i don't know", "dunno"}
 _LEAN_NO = {"no?", "probably no", "probably not"}
-_SKIP = {"skip", "s", "don't know", "dont know", "pass"}
+_SKIP = {"skip", "s", "pass"}
 _BACK = {"back", "b", "undo"}
 _QUIT = {"quit", "q", "exit", "stop"}
 #: Multi-state questions that a plain "yes" answers: the evidence it stands for (as ``pregnant_or_postpartum``).
