@@ -56,7 +56,8 @@ COHORT_TITLES = {"in-house-2026-11": "in-house (50)", "published-2026-11": "publ
                  "published-2026-12l": "published cases, 2026-12l",
                  "published-2026-12m": "published cases, 2026-12m",
                  "published-2026-12n": "published cases, 2026-12n",
-                 "published-2026-12o": "published cases, 2026-12o"}
+                 "published-2026-12o": "published cases, 2026-12o",
+                 "published-2026-12p": "published cases, 2026-12p"}
 
 #: The model each cohort of an independent tester met: its commit, and what it still lacked.
 COHORT_MET = {"published-2026-12": "4cf5499",
@@ -73,7 +74,8 @@ COHORT_MET = {"published-2026-12": "4cf5499",
               "published-2026-12l": "a16d35a",
               "published-2026-12m": "fec2daa, the commit that added `lumbar_radiculopathy`, which it was aimed at",
               "published-2026-12n": "f98aef4",
-              "published-2026-12o": "22c3eb6"}
+              "published-2026-12o": "22c3eb6",
+              "published-2026-12p": "131d8ec"}
 #: English words for the cohort counts of the report.
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
