@@ -895,7 +895,7 @@ class Conflict(Result):
                 f"jointly {_times(self.score)} times less likely than if the pieces were independent)")
         if self.pair is not None:
             text += f"; {self.pair[0]} and {self.pair[1]} clash most (pairwise conflict {self.pair_score:.2f})"
-        return text
+        return text + ". An unusual combination for the model: check the answers; if they are right, the cause may be one it does not know"
 
     @property
     def frame(self):
